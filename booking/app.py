@@ -1,0 +1,106 @@
+"""create_app(settings) -> the Starlette application: routes, middleware and lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from booking.db import Database
+from booking.models import utcnow
+from booking.settings import PROJECT_ROOT, Settings
+from booking.web import routes as web_routes
+from booking.web.security import CSRFMiddleware, SecurityHeadersMiddleware
+from booking.web.services import Services, render
+from booking.web.templating import make_templates
+
+log = logging.getLogger("booking")
+CSRF_EXEMPT = ("/stripe/webhook",)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/stripe/"))
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if _wants_json(request):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+    template = "errors/404.html" if exc.status_code == 404 else "errors/error.html"
+    return render(
+        request,
+        template,
+        {"status": exc.status_code, "detail": exc.detail},
+        status_code=exc.status_code,
+    )
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if _wants_json(request):
+        return JSONResponse({"error": "server_error"}, status_code=500)
+    return render(request, "errors/500.html", {"status": 500}, status_code=500)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Starlette:
+    """Build the app. The database must be migrated (see `booking migrate`)."""
+    database = db or Database(settings.database_url, locking=not settings.unsafe_disable_locking)
+    services = Services(
+        settings=settings, db=database, templates=make_templates(settings.tz), clock=clock
+    )
+    media = Path(settings.media_dir)
+    media.mkdir(parents=True, exist_ok=True)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Short SQLite/ORM work runs best on a small pool (see bench/): cap it.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_limit
+        from booking import lifecycle
+
+        async with lifecycle.running(services):
+            yield
+        if db is None:
+            database.dispose()
+
+    routes = [
+        *web_routes(),
+        Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
+        Mount("/media", StaticFiles(directory=media, check_dir=False), name="media"),
+    ]
+    middleware = [
+        Middleware(SecurityHeadersMiddleware, hsts=settings.https),
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.secret_key,
+            session_cookie="booking_session",
+            same_site="lax",
+            https_only=settings.https,
+            max_age=14 * 24 * 3600,
+        ),
+        Middleware(CSRFMiddleware, exempt=CSRF_EXEMPT),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+    )
+    app.state.services = services
+    return app

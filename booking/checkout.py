@@ -1,0 +1,198 @@
+"""Checkout flows that cross the Stripe edge: start, settle, cancel, sweep.
+
+Each step keeps database transactions short and never holds one across a Stripe call:
+hold seats (one transaction), create the Checkout Session, then remember it (another).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from booking.domain import orders, stripe_events
+from booking.domain.errors import NotFound
+from booking.models import Order, OrderStatus
+from booking.payments import CheckoutSession, LineItem, PaymentError, Payments
+from booking.web.services import Services
+
+log = logging.getLogger("booking.checkout")
+
+
+@dataclass(frozen=True)
+class Started:
+    order: Order
+    redirect_url: str
+
+
+class CheckoutUnavailable(Exception):
+    """Stripe could not be reached or refused; the hold has been released."""
+
+
+def payments(svc: Services) -> Payments:
+    return svc.extras["payments"]  # type: ignore[no-any-return]
+
+
+async def start(
+    svc: Services,
+    *,
+    order: Order,
+    lines: list[LineItem],
+    event_title: str,
+    success_url: str,
+    cancel_url: str,
+) -> str:
+    """Create the Checkout Session for a held order and return where to send the buyer.
+
+    On a Stripe error or timeout the hold is released and CheckoutUnavailable raised.
+    """
+    assert order.id is not None
+    try:
+        session = await payments(svc).create_checkout(
+            order_ref=order.reference,
+            lines=lines,
+            customer_email=order.buyer_email,
+            expires_at=order.expires_at,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            metadata={"order_reference": order.reference, "order_id": str(order.id)},
+            idempotency_key=f"checkout:{order.reference}",
+            description=event_title,
+        )
+    except PaymentError as exc:
+        log.warning("checkout session for %s failed: %s", order.reference, exc)
+        await svc.write(
+            orders.release,
+            order_id=order.id,
+            now=svc.now(),
+            note="payment provider unavailable",
+            status=OrderStatus.EXPIRED,
+        )
+        raise CheckoutUnavailable(str(exc)) from exc
+    await svc.write(orders.attach_checkout, order_id=order.id, checkout_session_id=session.id)
+    if not session.url:
+        raise CheckoutUnavailable("Stripe returned no payment page")
+    return session.url
+
+
+async def settle(svc: Services, checkout: CheckoutSession) -> orders.Fulfilment:
+    """Run fulfilment for a session as Stripe reports it now."""
+    return await svc.write(orders.fulfil, checkout=checkout, now=svc.now(), code_key=svc.ticket_key)
+
+
+async def settle_event(
+    svc: Services, *, event_id: str, event_type: str, checkout: CheckoutSession
+) -> str:
+    """Fulfil from a webhook, recording the event id in the same transaction."""
+
+    def work(session):  # type: ignore[no-untyped-def]
+        with session.begin():
+            if not stripe_events.claim(
+                session, event_id=event_id, event_type=event_type, now=svc.now()
+            ):
+                return "duplicate"
+            return orders.fulfil_in(
+                session, checkout=checkout, now=svc.now(), code_key=svc.ticket_key
+            ).outcome
+
+    try:
+        return await svc.write(work)
+    except IntegrityError:
+        return "duplicate"
+
+
+async def release_event(
+    svc: Services, *, event_id: str, event_type: str, checkout_session_id: str, status: OrderStatus
+) -> str:
+    """Release a hold from a webhook (session expired, delayed payment failed)."""
+
+    def work(session):  # type: ignore[no-untyped-def]
+        with session.begin():
+            if not stripe_events.claim(
+                session, event_id=event_id, event_type=event_type, now=svc.now()
+            ):
+                return "duplicate"
+            try:
+                order = orders.by_checkout_session(session, checkout_session_id=checkout_session_id)
+            except NotFound:
+                return "unknown_order"
+            released = orders.release_in(
+                session, order=order, status=status, note=event_type, now=svc.now()
+            )
+            return "released" if released else "unchanged"
+
+    try:
+        return await svc.write(work)
+    except IntegrityError:
+        return "duplicate"
+
+
+async def cancel(svc: Services, order: Order) -> Order:
+    """The buyer pressed Back on Stripe's page: expire the session and release the hold.
+
+    If Stripe says the session was paid after all, fulfil instead.
+    """
+    assert order.id is not None
+    if order.status == OrderStatus.PENDING and order.stripe_session_id:
+        try:
+            session = await payments(svc).expire_checkout(order.stripe_session_id)
+        except PaymentError:
+            session = None  # the sweeper will expire it later
+        if session is not None and session.status == "complete":
+            await settle(svc, session)
+            return await svc.read(orders.by_token, token=order.token)
+    await svc.write(orders.release, order_id=order.id, now=svc.now(), note="cancelled by the buyer")
+    return await svc.read(orders.by_token, token=order.token)
+
+
+async def sweep_lapsed(svc: Services, *, now: datetime | None = None) -> int:
+    """Release holds whose time is up, expiring their Stripe sessions; returns how many."""
+    now = now or svc.now()
+    done = 0
+    for order in await svc.read(orders.lapsed_holds, now=now):
+        assert order.id is not None
+        if order.stripe_session_id:
+            try:
+                session = await payments(svc).expire_checkout(order.stripe_session_id)
+            except PaymentError as exc:
+                log.warning("could not expire %s: %s", order.stripe_session_id, exc)
+                continue
+            if session.status == "complete":
+                await settle(svc, session)
+                done += 1
+                continue
+        if await svc.write(orders.release, order_id=order.id, now=now, note="hold lapsed"):
+            done += 1
+    return done
+
+
+async def settle_refunds(svc: Services) -> int:
+    """Send refunds that are owed (e.g. paid after the seats had gone); returns how many."""
+    done = 0
+    for order in await svc.read(orders.refunds_due):
+        assert order.id is not None and order.stripe_payment_intent
+        try:
+            refund = await payments(svc).refund(
+                payment_intent=order.stripe_payment_intent,
+                amount=order.refund_due,
+                idempotency_key=f"refund:{order.reference}:{order.amount_refunded}",
+                metadata={"order_reference": order.reference},
+            )
+        except PaymentError as exc:
+            log.warning("refund for %s failed: %s", order.reference, exc)
+            continue
+        await svc.write(
+            orders.record_refund,
+            order_id=order.id,
+            amount=refund.amount,
+            refund_id=refund.id,
+            now=svc.now(),
+        )
+        done += 1
+    return done
+
+
+def hold_duration(svc: Services) -> timedelta:
+    return timedelta(minutes=svc.settings.hold_minutes)

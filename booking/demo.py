@@ -1,0 +1,176 @@
+"""The demo data: the seed article's debate, a free event and a past one. Safe to load twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from booking.models import (
+    Event,
+    EventOrganiser,
+    EventSpeaker,
+    EventStatus,
+    Organisation,
+    Speaker,
+    SpeakerRole,
+    TicketType,
+    Venue,
+)
+from booking.settings import Settings
+
+DEBATE_SLUG = "london-and-brexit"
+DEBATE_DESCRIPTION = """\
+Will leaving the European Union be good or bad for London? The capital voted to Remain by
+60 per cent to 40, yet its economy, its workforce and its place in the world are all in play.
+
+Two speakers who see it very differently make their case, then take **your questions from the
+floor**. Bring a question, or send one in advance.
+
+- Opening statements, then a chaired debate
+- Questions from the audience
+- Drinks afterwards at the venue bar
+"""
+
+
+def _get_or_create(session: Session, model: type, lookup: dict, **fields: object):  # type: ignore[no-untyped-def]
+    stmt = select(model)
+    for key, value in lookup.items():
+        stmt = stmt.where(getattr(model, key) == value)
+    obj = session.exec(stmt).first()
+    if obj is None:
+        obj = model(**lookup, **fields)
+        session.add(obj)
+        session.flush()
+    return obj
+
+
+def _event_time(now: datetime, days: int, hour: int, minute: int, settings: Settings) -> datetime:
+    local_day = (now + timedelta(days=days)).astimezone(settings.tz)
+    local = local_day.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return local.astimezone(UTC)
+
+
+def load(session: Session, *, settings: Settings, now: datetime) -> Event:
+    """Create (or leave as it is) the demo data; returns the debate."""
+    on_london = _get_or_create(
+        session, Organisation, {"name": "On London"}, url="https://www.onlondon.co.uk"
+    )
+    society = _get_or_create(
+        session,
+        Organisation,
+        {"name": "The London Society"},
+        url="https://www.londonsociety.org.uk",
+    )
+    hall = _get_or_create(
+        session,
+        Venue,
+        {"name": "Conway Hall"},
+        address="25 Red Lion Square",
+        locality="London",
+        postcode="WC1R 4RL",
+        map_url="https://www.openstreetmap.org/?mlat=51.5196&mlon=-0.1187#map=18/51.5196/-0.1187",
+    )
+    existing = session.exec(select(Event).where(Event.slug == DEBATE_SLUG)).first()
+    if existing:
+        return existing
+
+    starts = _event_time(now, 30, 19, 0, settings)
+    debate = Event(
+        slug=DEBATE_SLUG,
+        title="London and Brexit: will leaving the EU be good or bad for the capital?",
+        strapline="Andrew Adonis and Daniel Moylan debate London's future outside the EU",
+        description=DEBATE_DESCRIPTION,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=90),
+        doors_at=starts - timedelta(minutes=30),
+        venue_id=hall.id,
+        status=EventStatus.PUBLISHED,
+        more_speakers_tba=True,
+        capacity=200,
+        contact_email="events@onlondon.example",
+        created_at=now - timedelta(days=7),
+    )
+    session.add(debate)
+    session.flush()
+    for position, org in enumerate([on_london, society]):
+        session.add(EventOrganiser(event_id=debate.id, organisation_id=org.id, position=position))
+    speakers = [
+        (
+            "Andrew Adonis",
+            "Anti-Brexit campaigner and former transport secretary",
+            "Chair of the European Movement and a former Labour minister, he argues that leaving "
+            "the EU will cost London jobs, talent and influence.",
+        ),
+        (
+            "Daniel Moylan",
+            "Former adviser to Boris Johnson as Mayor of London",
+            "A former deputy chairman of Transport for London, he argues that London will thrive "
+            "as a global city outside the EU.",
+        ),
+    ]
+    for position, (name, affiliation, bio) in enumerate(speakers):
+        speaker = _get_or_create(session, Speaker, {"name": name}, affiliation=affiliation, bio=bio)
+        session.add(
+            EventSpeaker(
+                event_id=debate.id,
+                speaker_id=speaker.id,
+                position=position,
+                role=SpeakerRole.SPEAKER,
+            )
+        )
+    for position, (name, price, visible, desc) in enumerate(
+        [
+            ("Standard", 1000, True, ""),
+            ("Concession", 500, True, "Students, under-26s, over-65s and people on benefits"),
+            ("London Society members", 700, False, "Members of The London Society"),
+        ]
+    ):
+        session.add(
+            TicketType(
+                event_id=debate.id,
+                name=name,
+                price=price,
+                visible=visible,
+                description=desc,
+                max_per_order=6,
+                position=position,
+            )
+        )
+
+    free_starts = _event_time(now, 45, 18, 30, settings)
+    free = Event(
+        slug="london-plan-walk-and-talk",
+        title="The London Plan: a free walk and talk",
+        strapline="An evening walk through King's Cross with the people who planned it",
+        description="A free guided walk followed by a short talk. Booking is required.",
+        starts_at=free_starts,
+        ends_at=free_starts + timedelta(hours=2),
+        venue_id=hall.id,
+        status=EventStatus.PUBLISHED,
+        capacity=40,
+        created_at=now - timedelta(days=3),
+    )
+    session.add(free)
+    session.flush()
+    session.add(EventOrganiser(event_id=free.id, organisation_id=society.id, position=0))
+    session.add(TicketType(event_id=free.id, name="Free ticket", price=0, max_per_order=4))
+
+    past_starts = _event_time(now, -60, 19, 0, settings)
+    past = Event(
+        slug="who-runs-london",
+        title="Who runs London? City Hall, the boroughs and Whitehall",
+        strapline="A debate on London's government",
+        starts_at=past_starts,
+        ends_at=past_starts + timedelta(minutes=90),
+        venue_id=hall.id,
+        status=EventStatus.PUBLISHED,
+        capacity=150,
+        created_at=now - timedelta(days=90),
+    )
+    session.add(past)
+    session.flush()
+    session.add(EventOrganiser(event_id=past.id, organisation_id=on_london.id, position=0))
+    session.add(TicketType(event_id=past.id, name="Standard", price=800))
+    session.commit()
+    return debate

@@ -1,0 +1,1 @@
+"""Business rules as plain functions: no Starlette, Stripe, Jinja2 or SMTP in here."""

@@ -1,0 +1,454 @@
+"""Orders: hold seats, fulfil once, release lapsed holds, settle refunds.
+
+Locking rule: every change that uses up capacity takes `db.lock(session, event_id)` once,
+just before it checks availability, inside the transaction that writes (see booking/db.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from booking.db import lock
+from booking.domain import tickets
+from booking.domain.catalogue import SaleState, sale_state
+from booking.domain.errors import (
+    BookingError,
+    EventCancelled,
+    InvalidInput,
+    NotFound,
+    SalesClosed,
+    SoldOut,
+)
+from booking.domain.inventory import availability
+from booking.models import (
+    Event,
+    EventStatus,
+    Order,
+    OrderHistory,
+    OrderLine,
+    OrderStatus,
+    Ticket,
+    TicketStatus,
+    TicketType,
+)
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_NAME = 200
+
+
+class PaymentMismatch(BookingError):
+    code = "payment_mismatch"
+    status = 409
+
+
+@dataclass(frozen=True)
+class Buyer:
+    name: str
+    email: str
+
+
+class PaidCheckout(Protocol):
+    """What fulfilment needs to know of a Stripe Checkout Session, read back from Stripe."""
+
+    id: str
+    status: str
+    payment_status: str
+    amount_total: int
+    currency: str
+    client_reference_id: str | None
+    payment_intent: str | None
+
+
+@dataclass(frozen=True)
+class Fulfilment:
+    order: Order
+    outcome: str  # "paid", "already_paid", "awaiting_payment", "sold_out_refund", "closed"
+
+    @property
+    def newly_paid(self) -> bool:
+        return self.outcome == "paid"
+
+
+def validate_buyer(name: str, email: str) -> tuple[Buyer, dict[str, str]]:
+    name = " ".join(name.split())
+    email = email.strip()
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Enter your full name"
+    elif len(name) > MAX_NAME:
+        errors["name"] = f"Full name must be {MAX_NAME} characters or fewer"
+    if not email:
+        errors["email"] = "Enter your email address"
+    elif len(email) > 254 or not EMAIL_RE.match(email):
+        errors["email"] = "Enter an email address in the correct format, like name@example.com"
+    return Buyer(name, email), errors
+
+
+def parse_quantities(raw: dict[int, str]) -> tuple[dict[int, int], dict[str, str]]:
+    """Form text to quantities per ticket type id; blanks are zero."""
+    quantities: dict[int, int] = {}
+    errors: dict[str, str] = {}
+    for type_id, text in raw.items():
+        text = text.strip()
+        if not text:
+            continue
+        if not text.isdigit() or len(text) > 4:
+            errors[f"qty-{type_id}"] = "Enter the number of tickets as a whole number, like 2"
+            continue
+        if int(text) > 0:
+            quantities[type_id] = int(text)
+    return quantities, errors
+
+
+def quantity_errors(
+    types: Mapping[int | None, TicketType], quantities: dict[int, int]
+) -> dict[str, str]:
+    """Unknown or hidden ticket types, and quantities over the per-order maximum."""
+    errors: dict[str, str] = {}
+    for type_id, qty in quantities.items():
+        tt = types.get(type_id)
+        if tt is None or not tt.visible:
+            errors["quantity"] = "Select tickets from the list"
+        elif qty > tt.max_per_order:
+            errors[f"qty-{type_id}"] = (
+                f"Number of {tt.name} tickets must be {tt.max_per_order} or fewer"
+            )
+    return errors
+
+
+def _history(session: Session, order: Order, status: str, note: str, now: datetime) -> None:
+    assert order.id is not None
+    session.add(OrderHistory(order_id=order.id, status=status, note=note, at=now))
+
+
+def reserve(
+    session: Session,
+    *,
+    event_id: int,
+    quantities: dict[int, int],
+    buyer: Buyer,
+    now: datetime,
+    hold: timedelta,
+) -> Order:
+    """Hold seats and create a pending order in one transaction.
+
+    Raises InvalidInput (nothing chosen, over the per-order max), SoldOut (more than remain),
+    SalesClosed or EventCancelled. Nothing is written when it raises.
+    """
+    if not quantities:
+        raise InvalidInput({"quantity": "Select how many tickets you want"})
+    with session.begin():
+        event = session.get(Event, event_id)
+        if event is None or event.status == EventStatus.DRAFT:
+            raise NotFound("No event at this address")
+        if event.status == EventStatus.CANCELLED:
+            raise EventCancelled("This event has been cancelled, so tickets are not on sale")
+        types = {
+            t.id: t
+            for t in session.exec(select(TicketType).where(TicketType.event_id == event_id)).all()
+        }
+        errors = quantity_errors(types, quantities)
+        if errors:
+            raise InvalidInput(errors)
+        lock(session, event_id)
+        avail = availability(session, event=event, now=now)
+        room_wanted = sum(quantities.values())
+        for type_id, qty in quantities.items():
+            tt = types[type_id]
+            remaining = avail.remaining(tt)
+            state = sale_state(tt, remaining=remaining, event=event, now=now)
+            if state in (SaleState.NOT_YET, SaleState.ENDED, SaleState.UNAVAILABLE):
+                raise SalesClosed(f"{tt.name} tickets are not on sale now")
+            if remaining is not None and qty > remaining:
+                if remaining == 0:
+                    raise SoldOut(f"{tt.name} tickets have sold out", field=f"qty-{type_id}")
+                raise SoldOut(
+                    f"Only {remaining} {tt.name} tickets are left", field=f"qty-{type_id}"
+                )
+        if avail.room_remaining is not None and room_wanted > avail.room_remaining:
+            left = avail.room_remaining
+            raise SoldOut(
+                "This event has sold out" if left == 0 else f"Only {left} tickets are left",
+                field="quantity",
+            )
+        total = sum(types[t].price * q for t, q in quantities.items())
+        order = Order(
+            event_id=event_id,
+            reference=tickets.new_order_reference(),
+            token=tickets.new_token(),
+            buyer_name=buyer.name,
+            buyer_email=buyer.email,
+            total=total,
+            currency=event.currency,
+            created_at=now,
+            expires_at=now + hold,
+        )
+        session.add(order)
+        session.flush()
+        assert order.id is not None
+        for type_id, qty in sorted(quantities.items()):
+            tt = types[type_id]
+            session.add(
+                OrderLine(
+                    order_id=order.id,
+                    ticket_type_id=type_id,
+                    quantity=qty,
+                    unit_price=tt.price,
+                    name=tt.name,
+                )
+            )
+            for _ in range(qty):
+                session.add(
+                    Ticket(
+                        order_id=order.id,
+                        event_id=event_id,
+                        ticket_type_id=type_id,
+                        attendee_name=buyer.name,
+                        price=tt.price,
+                    )
+                )
+        _history(
+            session, order, OrderStatus.PENDING, f"held until {order.expires_at:%H:%M} UTC", now
+        )
+    return order
+
+
+def attach_checkout(session: Session, *, order_id: int, checkout_session_id: str) -> None:
+    """Remember the Stripe Checkout Session made for this order."""
+    with session.begin():
+        session.execute(
+            update(Order)
+            .where(col(Order.id) == order_id, col(Order.stripe_session_id).is_(None))
+            .values(stripe_session_id=checkout_session_id)
+        )
+
+
+def _issue_tickets(session: Session, order: Order, *, code_key: bytes) -> None:
+    for ticket in session.exec(select(Ticket).where(Ticket.order_id == order.id)).all():
+        if ticket.status in (TicketStatus.HELD, TicketStatus.RELEASED):
+            ticket.status = TicketStatus.VALID
+            ticket.code = ticket.code or tickets.new_code(code_key)
+            session.add(ticket)
+
+
+def _set_tickets(session: Session, order_id: int, status: TicketStatus, *, only: set[str]) -> None:
+    session.execute(
+        update(Ticket)
+        .where(col(Ticket.order_id) == order_id, col(Ticket.status).in_(only))
+        .values(status=status)
+    )
+
+
+def _seats_free_for(session: Session, order: Order, now: datetime) -> bool:
+    """Whether a lapsed order's seats could be sold to it again now (its own hold not counted)."""
+    event = session.get(Event, order.event_id)
+    assert event is not None
+    avail = availability(session, event=event, now=now)
+    lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()
+    types = {
+        t.id: t
+        for t in session.exec(select(TicketType).where(TicketType.event_id == event.id)).all()
+    }
+    for line in lines:
+        remaining = avail.remaining(types[line.ticket_type_id])
+        if remaining is not None and line.quantity > remaining:
+            return False
+    wanted = sum(line.quantity for line in lines)
+    return avail.room_remaining is None or wanted <= avail.room_remaining
+
+
+def fulfil_in(
+    session: Session, *, checkout: PaidCheckout, now: datetime, code_key: bytes
+) -> Fulfilment:
+    """Fulfilment inside the caller's transaction; see `fulfil`."""
+    order = session.exec(select(Order).where(Order.stripe_session_id == checkout.id)).first()
+    if order is None:
+        raise NotFound("No order for this checkout session")
+    assert order.id is not None
+    if checkout.client_reference_id not in (None, order.reference):
+        raise PaymentMismatch("The checkout session names another order")
+    if checkout.amount_total != order.total or checkout.currency.upper() != order.currency.upper():
+        raise PaymentMismatch("The amount paid does not match the order")
+    if checkout.payment_status not in ("paid", "no_payment_required"):
+        return Fulfilment(order, "awaiting_payment")
+    lock(session, order.event_id)
+    session.refresh(order)
+    if order.status == OrderStatus.PAID:
+        return Fulfilment(order, "already_paid")
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+        return Fulfilment(order, "closed")
+    lapsed = order.status in (OrderStatus.EXPIRED, OrderStatus.FAILED) or order.expires_at <= now
+    if lapsed and not _seats_free_for(session, order, now):
+        order.status = OrderStatus.REFUNDED
+        order.status_reason = "sold_out"
+        order.stripe_payment_intent = checkout.payment_intent
+        order.refund_due = order.total - order.amount_refunded
+        _set_tickets(session, order.id, TicketStatus.RELEASED, only={TicketStatus.HELD})
+        session.add(order)
+        _history(
+            session,
+            order,
+            OrderStatus.REFUNDED,
+            "paid after the hold lapsed and the seats were gone",
+            now,
+        )
+        return Fulfilment(order, "sold_out_refund")
+    _issue_tickets(session, order, code_key=code_key)
+    order.status = OrderStatus.PAID
+    order.paid_at = now
+    order.stripe_payment_intent = checkout.payment_intent
+    session.add(order)
+    _history(
+        session, order, OrderStatus.PAID, "paid after the hold lapsed" if lapsed else "paid", now
+    )
+    return Fulfilment(order, "paid")
+
+
+def fulfil(
+    session: Session, *, checkout: PaidCheckout, now: datetime, code_key: bytes
+) -> Fulfilment:
+    """Mark the order paid and issue its tickets, once, however often it is called.
+
+    Trusts only `checkout` as read back from Stripe: it must name this order, and its amount
+    and currency must equal the order's total. If the hold lapsed and the seats have gone
+    since, the order is marked for a refund instead. Raises NotFound or PaymentMismatch.
+    """
+    with session.begin():
+        return fulfil_in(session, checkout=checkout, now=now, code_key=code_key)
+
+
+def confirm_free(session: Session, *, order_id: int, now: datetime, code_key: bytes) -> Order:
+    """Confirm an order whose total is zero: no payment step."""
+    with session.begin():
+        order = session.get(Order, order_id)
+        if order is None or order.total != 0:
+            raise NotFound("No free order to confirm")
+        if order.status == OrderStatus.PENDING:
+            _issue_tickets(session, order, code_key=code_key)
+            order.status = OrderStatus.PAID
+            order.paid_at = now
+            session.add(order)
+            _history(session, order, OrderStatus.PAID, "free order confirmed", now)
+    return order
+
+
+def release_in(
+    session: Session, *, order: Order, status: OrderStatus, note: str, now: datetime
+) -> bool:
+    """End an unpaid hold inside the caller's transaction. True if this call released it."""
+    assert order.id is not None
+    result = session.execute(
+        update(Order)
+        .where(col(Order.id) == order.id, col(Order.status) == OrderStatus.PENDING)
+        .values(status=status)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    _set_tickets(session, order.id, TicketStatus.RELEASED, only={TicketStatus.HELD})
+    _history(session, order, status, note, now)
+    return True
+
+
+def release(
+    session: Session,
+    *,
+    order_id: int,
+    now: datetime,
+    note: str,
+    status: OrderStatus = OrderStatus.EXPIRED,
+) -> bool:
+    """Give an unpaid order's seats back (cancelled, expired, payment failed). Idempotent."""
+    with session.begin():
+        order = session.get(Order, order_id)
+        if order is None:
+            return False
+        return release_in(session, order=order, status=status, note=note, now=now)
+
+
+def lapsed_holds(session: Session, *, now: datetime, limit: int = 100) -> list[Order]:
+    """Pending orders whose hold has run out (their seats already count as free)."""
+    return list(
+        session.exec(
+            select(Order)
+            .where(Order.status == OrderStatus.PENDING, col(Order.expires_at) <= now)
+            .order_by(col(Order.expires_at))
+            .limit(limit)
+        ).all()
+    )
+
+
+def by_token(session: Session, *, token: str) -> Order:
+    order = session.exec(select(Order).where(Order.token == token)).first()
+    if order is None:
+        raise NotFound("No order at this address")
+    return order
+
+
+def by_checkout_session(session: Session, *, checkout_session_id: str) -> Order:
+    order = session.exec(
+        select(Order).where(Order.stripe_session_id == checkout_session_id)
+    ).first()
+    if order is None:
+        raise NotFound("No order for this checkout session")
+    return order
+
+
+def by_payment_intent(session: Session, *, payment_intent: str) -> Order | None:
+    return session.exec(select(Order).where(Order.stripe_payment_intent == payment_intent)).first()
+
+
+def refunds_due(session: Session, *, limit: int = 50) -> list[Order]:
+    return list(
+        session.exec(
+            select(Order)
+            .where(col(Order.refund_due) > 0, col(Order.stripe_payment_intent).is_not(None))
+            .limit(limit)
+        ).all()
+    )
+
+
+def record_refund(
+    session: Session, *, order_id: int, amount: int, refund_id: str, now: datetime
+) -> None:
+    """Note money returned through Stripe (idempotent per refund id via the history note)."""
+    with session.begin():
+        order = session.get(Order, order_id)
+        if order is None:
+            return
+        note = f"refund {refund_id}"
+        seen = session.exec(
+            select(OrderHistory).where(OrderHistory.order_id == order_id, OrderHistory.note == note)
+        ).first()
+        if seen:
+            return
+        order.amount_refunded += amount
+        order.refund_due = max(0, order.refund_due - amount)
+        session.add(order)
+        _history(session, order, order.status, note, now)
+
+
+def record_charge_refunded(
+    session: Session, *, payment_intent: str, amount_refunded: int, now: datetime
+) -> Order | None:
+    """Stripe says this much of the payment has been refunded (e.g. from its dashboard)."""
+    with session.begin():
+        order = by_payment_intent(session, payment_intent=payment_intent)
+        if order is None or amount_refunded <= order.amount_refunded:
+            return order
+        order.amount_refunded = amount_refunded
+        order.refund_due = max(0, order.total - amount_refunded) if order.refund_due else 0
+        if amount_refunded >= order.total and order.status == OrderStatus.PAID:
+            order.status = OrderStatus.REFUNDED
+            order.status_reason = "refunded_in_stripe"
+            assert order.id is not None
+            _set_tickets(session, order.id, TicketStatus.CANCELLED, only={TicketStatus.VALID})
+            _history(session, order, OrderStatus.REFUNDED, "refunded in Stripe", now)
+        session.add(order)
+        return order

@@ -1,0 +1,85 @@
+"""RFC 5545 calendar files for events (icalendar), and add-to-calendar links."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from booking.models import Event, EventStatus, Venue
+
+PRODID = "-//booking//event tickets//EN"
+
+
+def location_text(venue: Venue | None) -> str:
+    if venue is None:
+        return ""
+    parts = [venue.name, venue.address, venue.locality, venue.postcode]
+    return ", ".join(p for p in parts if p)
+
+
+def _end(event: Event) -> datetime:
+    return event.ends_at or event.starts_at + timedelta(hours=2)
+
+
+def event_calendar(
+    event: Event,
+    *,
+    venue: Venue | None,
+    url: str,
+    zone: ZoneInfo,
+    uid_domain: str,
+    description: str = "",
+) -> bytes:
+    """A VCALENDAR with one VEVENT; times carry the local zone (with its VTIMEZONE)."""
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("method", "PUBLISH")
+    vevent = icalendar.Event()
+    vevent.add("uid", f"event-{event.id}@{uid_domain}")
+    vevent.add("dtstamp", event.updated_at)
+    vevent.add("dtstart", event.starts_at.astimezone(zone))
+    vevent.add("dtend", _end(event).astimezone(zone))
+    vevent.add("summary", event.title)
+    vevent.add("location", location_text(venue))
+    vevent.add("url", url)
+    vevent.add("description", "\n\n".join(p for p in (event.strapline, description, url) if p))
+    vevent.add("status", "CANCELLED" if event.status == EventStatus.CANCELLED else "CONFIRMED")
+    cal.add_component(vevent)
+    cal.add_missing_timezones()
+    return cal.to_ical()
+
+
+def _utc_stamp(dt: datetime) -> str:
+    return dt.astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%SZ")
+
+
+def google_calendar_link(event: Event, *, venue: Venue | None, details: str) -> str:
+    params = {
+        "action": "TEMPLATE",
+        "text": event.title,
+        "dates": f"{_utc_stamp(event.starts_at)}/{_utc_stamp(_end(event))}",
+        "details": details,
+        "location": location_text(venue),
+    }
+    return "https://calendar.google.com/calendar/render?" + urlencode(params, quote_via=quote)
+
+
+def outlook_calendar_link(event: Event, *, venue: Venue | None, details: str) -> str:
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    utc = ZoneInfo("UTC")
+    params = {
+        "path": "/calendar/action/compose",
+        "rru": "addevent",
+        "subject": event.title,
+        "startdt": event.starts_at.astimezone(utc).strftime(fmt),
+        "enddt": _end(event).astimezone(utc).strftime(fmt),
+        "body": details,
+        "location": location_text(venue),
+    }
+    return "https://outlook.live.com/calendar/0/deeplink/compose?" + urlencode(
+        params, quote_via=quote
+    )

@@ -1,0 +1,87 @@
+"""What runs beside the web app for its lifetime: the Stripe client and periodic jobs.
+
+Jobs are safe to run in several processes at once: each step is a conditional update or
+carries an idempotency key, so two sweepers never release, fulfil or refund anything twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from booking import checkout
+from booking.payments import Payments
+from booking.settings import Settings
+from booking.web.services import Services
+
+log = logging.getLogger("booking.jobs")
+SWEEP_SECONDS = 20.0
+
+
+def make_payments(settings: Settings) -> Payments:
+    if settings.uses_stripe_standin:
+        return Payments(
+            secret_key="sk_test_standin",  # noqa: S106 (the stand-in accepts any test key)
+            webhook_secret=settings.webhook_secret,
+            api_base=f"http://127.0.0.1:{settings.stripe_standin_port}",
+        )
+    return Payments(
+        secret_key=settings.stripe_secret_key, webhook_secret=settings.stripe_webhook_secret
+    )
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
+    while True:
+        try:
+            await job()
+        except Exception:  # a failing job must not stop the others or the app
+            log.exception("job %s failed", name)
+        await asyncio.sleep(seconds)
+
+
+def jobs(services: Services) -> list[tuple[str, float, Callable[[], Awaitable[object]]]]:
+    return [
+        ("lapsed-holds", SWEEP_SECONDS, lambda: checkout.sweep_lapsed(services)),
+        ("refunds", SWEEP_SECONDS, lambda: checkout.settle_refunds(services)),
+    ]
+
+
+@asynccontextmanager
+async def running(services: Services) -> AsyncIterator[None]:
+    """Open the Stripe client; start the jobs unless RUN_JOBS is off."""
+    payments = services.extras.get("payments") or make_payments(services.settings)
+    services.extras["payments"] = payments
+    tasks = []
+    if services.settings.run_jobs:
+        tasks = [
+            asyncio.create_task(_every(period, job, name), name=name)
+            for name, period, job in jobs(services)
+        ]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await payments.aclose()
+
+
+async def run_worker(settings: Settings) -> int:
+    """`booking worker`: the jobs alone, for deployments that run them apart from the web."""
+    from booking.db import Database
+    from booking.web.templating import make_templates
+
+    db = Database(settings.database_url)
+    services = Services(
+        settings=settings.replace(run_jobs=True), db=db, templates=make_templates(settings.tz)
+    )
+    async with running(services):
+        log.info("worker running; stop with Ctrl+C")
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()
+    return 0

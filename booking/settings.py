@@ -1,0 +1,160 @@
+"""Settings: read once from the environment and an optional `.env` file, then passed around.
+
+`load()` names a missing or malformed setting in one line (`SettingsError`), and refuses
+anything simulated (the Stripe stand-in, captured email, a placeholder secret) in production.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+PLACEHOLDER_SECRET = "change-me"  # noqa: S105 (the value .env.example ships, refused in production)
+STANDIN_WEBHOOK_SECRET = "whsec_standin_0123456789abcdef"  # noqa: S105
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    database_url: str = "sqlite:///var/booking.db"
+    secret_key: str = PLACEHOLDER_SECRET
+    base_url: str = "http://127.0.0.1:8000"
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_standin_port: int = 12111
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_tls: str = "starttls"
+    mail_from: str = "booking@localhost"
+    timezone: str = "Europe/London"
+    hold_minutes: int = 31
+    media_dir: str = "var/media"
+    thread_limit: int = 4
+    run_jobs: bool = True
+    # Test-only switch for the negative controls of the race tests; never set in production.
+    unsafe_disable_locking: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def uses_stripe_standin(self) -> bool:
+        return not self.stripe_secret_key
+
+    @property
+    def captures_email(self) -> bool:
+        return not self.smtp_host
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def webhook_secret(self) -> str:
+        return self.stripe_webhook_secret or STANDIN_WEBHOOK_SECRET
+
+    def replace(self, **changes: object) -> Settings:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Settings(**values)  # type: ignore[arg-type]
+
+
+ENV_NAMES = {f.name: f.name.upper() for f in fields(Settings) if f.name != "extra"}
+
+
+def _convert(name: str, raw: str, default: object) -> object:
+    env = ENV_NAMES[name]
+    raw = raw.strip()
+    if isinstance(default, bool):
+        if raw.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.lower() in {"0", "false", "no", "off", ""}:
+            return False
+        raise SettingsError(f"{env} must be true or false, not {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{env} must be a whole number, not {raw!r}") from None
+    return raw
+
+
+def _validate(s: Settings) -> None:
+    if s.environment not in {"development", "test", "production"}:
+        raise SettingsError("ENVIRONMENT must be development, test or production")
+    if not s.database_url.startswith(("sqlite:///", "postgresql")):
+        raise SettingsError("DATABASE_URL must start with sqlite:/// or postgresql+psycopg://")
+    base = urlsplit(s.base_url)
+    if base.scheme not in {"http", "https"} or not base.netloc:
+        raise SettingsError(f"BASE_URL must be an http(s) URL, not {s.base_url!r}")
+    try:
+        ZoneInfo(s.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"TIMEZONE is not a known time zone: {s.timezone!r}") from None
+    if s.smtp_tls not in {"starttls", "tls", "none"}:
+        raise SettingsError("SMTP_TLS must be starttls, tls or none")
+    if s.stripe_secret_key and not s.stripe_secret_key.startswith(("sk_test_", "sk_live_", "rk_")):
+        raise SettingsError(
+            "STRIPE_SECRET_KEY must be a Stripe secret key (sk_test_… or sk_live_…)"
+        )
+    if s.stripe_secret_key and not s.stripe_webhook_secret:
+        raise SettingsError("STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set")
+    if s.hold_minutes < 30 or s.hold_minutes > 24 * 60:
+        raise SettingsError("HOLD_MINUTES must be between 30 and 1440 (Stripe's session limits)")
+    if s.thread_limit < 1:
+        raise SettingsError("THREAD_LIMIT must be at least 1")
+    if s.production:
+        if s.secret_key == PLACEHOLDER_SECRET or len(s.secret_key) < 32:
+            raise SettingsError("SECRET_KEY must be a random value of 32+ characters in production")
+        if s.uses_stripe_standin:
+            raise SettingsError("STRIPE_SECRET_KEY is required in production (no Stripe stand-in)")
+        if s.captures_email:
+            raise SettingsError("SMTP_HOST is required in production (email is not captured)")
+        if s.unsafe_disable_locking:
+            raise SettingsError("UNSAFE_DISABLE_LOCKING is a test switch, refused in production")
+        if base.scheme != "https":
+            raise SettingsError("BASE_URL must be https:// in production")
+
+
+def load(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> Settings:
+    """Build Settings from `.env` (if present) overlaid by the environment.
+
+    Raises SettingsError naming the first bad setting.
+    """
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    defaults = Settings()
+    kwargs: dict[str, object] = {}
+    for name, env in ENV_NAMES.items():
+        if env in values:
+            kwargs[name] = _convert(name, values[env], getattr(defaults, name))
+    settings = Settings(**kwargs)  # type: ignore[arg-type]
+    _validate(settings)
+    return settings

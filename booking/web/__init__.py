@@ -1,0 +1,11 @@
+"""HTTP handlers, one module per audience; `routes()` lists them all."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+
+def routes() -> list[BaseRoute]:
+    from booking.web import api, checkout, orders, public, webhooks
+
+    return [*public.routes, *checkout.routes, *orders.routes, *webhooks.routes, *api.routes]

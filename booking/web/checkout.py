@@ -1,0 +1,152 @@
+"""The buy flow: event page form -> hold -> Stripe Checkout -> order page."""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from booking import checkout
+from booking.domain import orders
+from booking.domain.errors import BookingError, InvalidInput, NotFound
+from booking.payments import LineItem, PaymentError
+from booking.web.public import event_context, load_event_page
+from booking.web.security import CSRF_FIELD
+from booking.web.services import absolute_url, render, services
+
+FORM_FIELDS = ("name", "email", "promo")
+
+
+def _values(form: FormData) -> dict[str, str]:
+    return {
+        k: str(v)[:300]
+        for k, v in form.items()
+        if k != CSRF_FIELD and isinstance(v, str) and (k in FORM_FIELDS or k.startswith("qty-"))
+    }
+
+
+async def _rerender(
+    request: Request, slug: str, values: dict[str, str], errors: dict[str, str], status: int
+) -> Response:
+    page = await load_event_page(request, slug)
+    context = event_context(request, page)
+    context.update(values=values, errors=errors)
+    return render(request, "public/event.html", context, status_code=status)
+
+
+async def start(request: Request) -> Response:
+    svc = services(request)
+    slug = request.path_params["slug"]
+    page = await load_event_page(request, slug)
+    form = await request.form()
+    values = _values(form)
+    raw = {o.ticket_type.id: values.get(f"qty-{o.ticket_type.id}", "") for o in page.offers}
+    quantities, errors = orders.parse_quantities(raw)  # type: ignore[arg-type]
+    buyer, buyer_errors = orders.validate_buyer(values.get("name", ""), values.get("email", ""))
+    if not quantities and not errors:
+        errors["quantity"] = "Select how many tickets you want"
+    errors.update(
+        orders.quantity_errors({o.ticket_type.id: o.ticket_type for o in page.offers}, quantities)
+    )
+    errors.update(buyer_errors)
+    if errors:
+        return await _rerender(request, slug, values, errors, 400)
+    try:
+        order = await svc.write(
+            orders.reserve,
+            event_id=page.event.id,
+            quantities=quantities,
+            buyer=buyer,
+            now=svc.now(),
+            hold=checkout.hold_duration(svc),
+        )
+    except InvalidInput as exc:
+        return await _rerender(request, slug, values, exc.errors, 400)
+    except NotFound:
+        raise HTTPException(404) from None
+    except BookingError as exc:
+        return await _rerender(
+            request, slug, values, {exc.field or "quantity": exc.message}, exc.status
+        )
+    assert order.id is not None
+    if order.total == 0:
+        await svc.write(
+            orders.confirm_free, order_id=order.id, now=svc.now(), code_key=svc.ticket_key
+        )
+        return RedirectResponse(request.url_for("order", token=order.token).path, 303)
+    lines = [
+        LineItem(
+            name=f"{o.ticket_type.name} ticket: {page.event.title}",
+            unit_amount=o.ticket_type.price,
+            quantity=quantities[o.ticket_type.id],  # type: ignore[index]
+            currency=o.ticket_type.currency,
+        )
+        for o in page.offers
+        if o.ticket_type.id in quantities
+    ]
+    success = absolute_url(request, request.url_for("checkout_success").path)
+    try:
+        url = await checkout.start(
+            svc,
+            order=order,
+            lines=lines,
+            event_title=page.event.title,
+            success_url=success + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=absolute_url(
+                request, request.url_for("checkout_cancel", token=order.token).path
+            ),
+        )
+    except checkout.CheckoutUnavailable:
+        message = (
+            "We could not reach our payment provider, so nothing has been charged and your "
+            "tickets have been released. Try again in a minute."
+        )
+        return await _rerender(request, slug, values, {"quantity": message}, 503)
+    return RedirectResponse(url, 303)
+
+
+async def success(request: Request) -> Response:
+    """Stripe sends the buyer here; fulfil now rather than wait for the webhook."""
+    svc = services(request)
+    session_id = request.query_params.get("session_id", "")
+    if not session_id.startswith("cs_") or len(session_id) > 255:
+        raise HTTPException(404)
+    try:
+        order = await svc.read(orders.by_checkout_session, checkout_session_id=session_id)
+    except NotFound:
+        raise HTTPException(404) from None
+    try:
+        session = await checkout.payments(svc).retrieve_checkout(session_id)
+        await checkout.settle(svc, session)
+    except (PaymentError, BookingError):
+        pass  # the order page says "confirming"; the webhook or the sweeper finishes it
+    return RedirectResponse(request.url_for("order", token=order.token).path, 303)
+
+
+async def cancel(request: Request) -> Response:
+    svc = services(request)
+    try:
+        order = await svc.read(orders.by_token, token=request.path_params["token"])
+    except NotFound:
+        raise HTTPException(404) from None
+    order = await checkout.cancel(svc, order)
+    if order.status == "paid":
+        return RedirectResponse(request.url_for("order", token=order.token).path, 303)
+    slug = await svc.read(_event_slug, event_id=order.event_id)
+    return RedirectResponse(request.url_for("event", slug=slug).path + "?cancelled=1", 303)
+
+
+def _event_slug(session, *, event_id: int) -> str:  # type: ignore[no-untyped-def]
+    from booking.models import Event
+
+    event = session.get(Event, event_id)
+    return event.slug if event else ""
+
+
+routes = [
+    Route("/events/{slug:str}/checkout", start, methods=["POST"], name="checkout_start"),
+    Route("/checkout/success", success, name="checkout_success"),
+    Route("/checkout/cancel/{token:str}", cancel, name="checkout_cancel"),
+]

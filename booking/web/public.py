@@ -1,0 +1,88 @@
+"""Pages for readers: the event list, an event page and its calendar file."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from booking import ics
+from booking.domain import catalogue
+from booking.domain.errors import NotFound
+from booking.web import seo
+from booking.web.services import absolute_url, render, services
+
+
+async def home(request: Request) -> Response:
+    svc = services(request)
+
+    def load(session):  # type: ignore[no-untyped-def]
+        upcoming, past = catalogue.upcoming_and_past(session, now=svc.now())
+        return upcoming, past, catalogue.venues_by_id(session, upcoming + past)
+
+    upcoming, past, venues = await svc.read(load)
+    return render(
+        request, "public/home.html", {"upcoming": upcoming, "past": past, "venues": venues}
+    )
+
+
+async def load_event_page(request: Request, slug: str) -> catalogue.EventPage:
+    svc = services(request)
+    try:
+        return await svc.read(catalogue.event_page, slug=slug, now=svc.now())
+    except NotFound:
+        raise HTTPException(404) from None
+
+
+def event_context(request: Request, page: catalogue.EventPage) -> dict[str, object]:
+    svc = services(request)
+    url = absolute_url(request, request.url_for("event", slug=page.event.slug).path)
+    image = absolute_url(request, page.event.hero_image) if page.event.hero_image else None
+    details = f"{page.event.strapline}\n\n{url}".strip()
+    return {
+        "page": page,
+        "event": page.event,
+        "canonical_url": url,
+        "og_image": image,
+        "jsonld": seo.jsonld_script(
+            seo.event_jsonld(page, url=url, zone=svc.settings.tz, image=image)
+        ),
+        "google_calendar": ics.google_calendar_link(page.event, venue=page.venue, details=details),
+        "outlook_calendar": ics.outlook_calendar_link(
+            page.event, venue=page.venue, details=details
+        ),
+        "hold_minutes": svc.settings.hold_minutes,
+    }
+
+
+async def event(request: Request) -> Response:
+    page = await load_event_page(request, request.path_params["slug"])
+    context = event_context(request, page)
+    context.update(values={}, errors={})
+    return render(request, "public/event.html", context)
+
+
+async def event_ics(request: Request) -> Response:
+    svc = services(request)
+    page = await load_event_page(request, request.path_params["slug"])
+    url = absolute_url(request, request.url_for("event", slug=page.event.slug).path)
+    body = ics.event_calendar(
+        page.event,
+        venue=page.venue,
+        url=url,
+        zone=svc.settings.tz,
+        uid_domain=request.url.hostname or "booking",
+    )
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{page.event.slug}.ics"'},
+    )
+
+
+routes = [
+    Route("/", home, name="home"),
+    Route("/events/{slug:str}.ics", event_ics, name="event_ics"),
+    Route("/events/{slug:str}", event, name="event"),
+]

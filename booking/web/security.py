@@ -1,0 +1,145 @@
+"""Cookies, CSRF and response headers.
+
+The session lives in a signed cookie (no server memory), so any app process can serve any
+request. Every unsafe request carries a CSRF token tied to that session, in the form field
+`csrf_token` or the `X-CSRF-Token` header; webhooks, which prove themselves by signature,
+are the only exemption.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Iterable
+from urllib.parse import parse_qs, urlsplit
+
+from python_multipart.multipart import parse_options_header
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+MAX_FORM_BYTES = 12 * 1024 * 1024
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, made on first use."""
+    token = request.session.get(CSRF_FIELD)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_FIELD] = token
+    return str(token)
+
+
+def _form_token(body: bytes, content_type: str) -> str | None:
+    ctype, options = parse_options_header(content_type)
+    if ctype == b"application/x-www-form-urlencoded":
+        values = parse_qs(body.decode("latin-1"), keep_blank_values=True).get(CSRF_FIELD)
+        return values[0] if values else None
+    if ctype == b"multipart/form-data":
+        boundary = options.get(b"boundary", b"")
+        marker = f'name="{CSRF_FIELD}"'.encode()
+        for part in body.split(b"--" + boundary):
+            head, _, value = part.partition(b"\r\n\r\n")
+            if marker in head:
+                return value.rstrip(b"\r\n").decode("latin-1")
+    return None
+
+
+class CSRFMiddleware:
+    """Refuses unsafe requests without the session's token (403), before any handler runs."""
+
+    def __init__(self, app: ASGIApp, *, exempt: Iterable[str] = ()) -> None:
+        self.app = app
+        self.exempt = tuple(exempt)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith(self.exempt):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        expected = scope.get("session", {}).get(CSRF_FIELD)
+        given = headers.get(CSRF_HEADER)
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_FORM_BYTES:
+                await PlainTextResponse("Request too large", 413)(scope, receive, send)
+                return
+        if given is None:
+            given = _form_token(body, headers.get("content-type", ""))
+        if not expected or not given or not hmac.compare_digest(str(expected), given):
+            response = PlainTextResponse(
+                "This form has expired. Go back, reload the page and try again.", 403
+            )
+            await response(scope, receive, send)
+            return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class SecurityHeadersMiddleware:
+    """Sets conservative headers on every response; pages that may be framed say so themselves."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                raw = list(message.get("headers", []))
+                present = {k.lower() for k, _ in raw}
+                defaults = {
+                    b"x-content-type-options": b"nosniff",
+                    b"referrer-policy": b"strict-origin-when-cross-origin",
+                    b"x-frame-options": b"DENY",
+                    b"content-security-policy": (
+                        b"default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                        b"script-src 'self'; frame-ancestors 'none'; form-action 'self' "
+                        b"http://127.0.0.1:* http://localhost:* https://checkout.stripe.com"
+                    ),
+                }
+                if self.hsts:
+                    defaults[b"strict-transport-security"] = b"max-age=31536000"
+                for key, value in defaults.items():
+                    if key not in present:
+                        raw.append((key, value))
+                message["headers"] = raw
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A redirect target only if it is a path on this site (no scheme, host or `//`)."""
+    if not target:
+        return default
+    target = target.strip()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return default
+    return target

@@ -1,0 +1,93 @@
+"""What every handler reaches through `request.app.state`: settings, database, templates, clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from booking.db import Database
+from booking.models import utcnow
+from booking.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    templates: Jinja2Templates
+    clock: Callable[[], datetime] = utcnow
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ticket_key(self) -> bytes:
+        from booking.domain.tickets import derive_key
+
+        return derive_key(self.settings.secret_key, "tickets")
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def read(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """Run `fn(session, **kwargs)` on a read session in the (capped) thread pool."""
+
+        def work() -> T:
+            with self.db.session() as session:
+                return fn(session, **kwargs)
+
+        return await run_in_threadpool(work)
+
+    async def write(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """Run `fn(session, **kwargs)` on a write session (it opens its own transaction)."""
+
+        def work() -> T:
+            with self.db.write_session() as session:
+                return fn(session, **kwargs)
+
+        return await run_in_threadpool(work)
+
+    async def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """Run a domain function that manages its own transactions in the thread pool."""
+        return await run_in_threadpool(fn, **kwargs)
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    from booking.web.security import csrf_token
+
+    svc = services(request)
+    ctx = {
+        "settings": svc.settings,
+        "now": svc.now(),
+        "csrf_token": csrf_token(request) if "session" in request.scope else "",
+        **(context or {}),
+    }
+    return svc.templates.TemplateResponse(
+        request, template, ctx, status_code=status_code, headers=headers
+    )
+
+
+def absolute_url(request: Request, path: str) -> str:
+    return services(request).settings.base_url.rstrip("/") + path
+
+
+__all__ = ["Services", "Session", "absolute_url", "render", "services"]

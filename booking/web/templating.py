@@ -1,0 +1,106 @@
+"""Jinja2 set up once: autoescaping everywhere, and filters for money, London time and Markdown."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import nh3
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from starlette.templating import Jinja2Templates
+
+from booking.settings import PROJECT_ROOT
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+
+def money(amount: int, currency: str = "GBP") -> str:
+    """Minor units to a price for people: 1000 GBP -> "£10", 550 -> "£5.50", 0 -> "Free"."""
+    if amount == 0:
+        return "Free"
+    symbol = CURRENCY_SYMBOLS.get(currency.upper(), currency.upper() + " ")
+    pounds, pence = divmod(amount, 100)
+    return f"{symbol}{pounds:,}" if pence == 0 else f"{symbol}{pounds:,}.{pence:02d}"
+
+
+def money_exact(amount: int, currency: str = "GBP") -> str:
+    """Always with pence, for totals and receipts: "£10.00"."""
+    symbol = CURRENCY_SYMBOLS.get(currency.upper(), currency.upper() + " ")
+    pounds, pence = divmod(amount, 100)
+    return f"{symbol}{pounds:,}.{pence:02d}"
+
+
+def _clock(dt: datetime) -> str:
+    hour = dt.hour % 12 or 12
+    suffix = "am" if dt.hour < 12 else "pm"
+    return f"{hour}{suffix}" if dt.minute == 0 else f"{hour}:{dt.minute:02d}{suffix}"
+
+
+class LocalTime:
+    """Formats UTC datetimes in the configured zone (Europe/London by default)."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+
+    def local(self, dt: datetime) -> datetime:
+        return dt.astimezone(self.zone)
+
+    def date(self, dt: datetime) -> str:
+        d = self.local(dt)
+        return f"{d:%A} {d.day} {d:%B %Y}"
+
+    def short_date(self, dt: datetime) -> str:
+        d = self.local(dt)
+        return f"{d:%a} {d.day} {d:%b}"
+
+    def time(self, dt: datetime) -> str:
+        return _clock(self.local(dt))
+
+    def when(self, starts: datetime, ends: datetime | None = None) -> str:
+        """ "Thursday 12 March 2026, 7pm to 8:30pm" """
+        text = f"{self.date(starts)}, {self.time(starts)}"
+        if ends and self.local(ends).date() == self.local(starts).date():
+            text += f" to {self.time(ends)}"
+        elif ends:
+            text += f" to {self.date(ends)}, {self.time(ends)}"
+        return text
+
+    def iso(self, dt: datetime) -> str:
+        return self.local(dt).isoformat()
+
+
+def markdown(text: str) -> Markup:
+    """Markdown to HTML with raw HTML disabled, then sanitised (links get rel=noopener)."""
+    html = _markdown.render(text or "")
+    return Markup(nh3.clean(html, link_rel="noopener noreferrer nofollow"))  # noqa: S704
+
+
+def make_environment(zone: ZoneInfo, directory: Path = TEMPLATES_DIR) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(directory)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    clock = LocalTime(zone)
+    env.filters.update(
+        money=money,
+        money_exact=money_exact,
+        markdown=markdown,
+        london_date=clock.date,
+        london_short_date=clock.short_date,
+        london_time=clock.time,
+        london_iso=clock.iso,
+    )
+    env.globals["when"] = clock.when
+    return env
+
+
+def make_templates(zone: ZoneInfo) -> Jinja2Templates:
+    return Jinja2Templates(env=make_environment(zone))

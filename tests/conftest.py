@@ -1,0 +1,194 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when DATABASE_URL says so),
+settings, the app, a test client, a controllable clock, and a query counter."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, SQLModel
+from starlette.testclient import TestClient
+
+import booking.models  # noqa: F401
+from booking.app import create_app
+from booking.db import Database, null_pool_engine
+from booking.settings import STANDIN_WEBHOOK_SECRET, Settings
+from booking.stripe_standin import ServerHandle, StandIn, serve_in_thread
+
+TEST_SECRET = "test-secret-key-long-enough-for-production-0123456789"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "var" / "test-artifacts"
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the main
+    thread for the rest of the session, which async tests cannot share."""
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+    items.sort(key=lambda item: "tests/browser/" in str(item.fspath))
+
+
+def _postgres_base() -> str | None:
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith("postgresql") else None
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    base = _postgres_base()
+    if base is None:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db')}/booking.db"
+        return
+    name = f"booking_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = null_pool_engine(base)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    db.migrate()
+    wipe(db)
+    yield db
+    db.dispose()
+
+
+def wipe(db: Database) -> None:
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with db.write_engine.begin() as conn:
+        if db.is_sqlite:
+            for name in tables:
+                conn.exec_driver_sql(f'DELETE FROM "{name}"')
+        else:
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            conn.exec_driver_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def db(migrated: Database) -> Iterator[Database]:
+    yield migrated
+    wipe(migrated)
+
+
+@pytest.fixture
+def session(db: Database) -> Iterator[Session]:
+    """For factories and assertions. Every query re-reads its rows (populate_existing), so
+    an assertion sees what the app committed meanwhile, not this session's cached copy."""
+    with db.session() as s:
+
+        @sa_event.listens_for(s, "do_orm_execute")
+        def _fresh(state):  # type: ignore[no-untyped-def]
+            if state.is_select:
+                state.update_execution_options(populate_existing=True)
+
+        yield s
+
+
+class Clock:
+    """A clock tests can move: `clock.now = ...` or `clock.advance(minutes=31)`."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        from datetime import timedelta
+
+        self.now = self.now + timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    from booking.models import utcnow
+
+    return Clock(utcnow())
+
+
+@pytest.fixture(scope="session")
+def standin_server() -> Iterator[ServerHandle]:
+    handle = serve_in_thread(
+        "127.0.0.1", 0, webhook_url=None, webhook_secret=STANDIN_WEBHOOK_SECRET
+    )
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def standin(standin_server: ServerHandle) -> Iterator[StandIn]:
+    """The Stripe stand-in, reset for each test, delivering no webhooks unless told to."""
+    state = standin_server.standin
+    state.reset()
+    state.configure_webhook(None)
+    state.set_webhook_mode("normal")
+    yield state
+    state.configure_webhook(None)
+    state.wait_for_deliveries(timeout=5)
+    state.reset()
+
+
+@pytest.fixture
+def settings(database_url: str, standin_server: ServerHandle) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        base_url="http://testserver",
+        run_jobs=False,
+        media_dir=str(ARTIFACTS.parent / "test-media"),
+        stripe_standin_port=standin_server.port,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database, clock: Clock):  # type: ignore[no-untyped-def]
+    return create_app(settings, db=db, clock=clock)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, follow_redirects=False) as c:
+        yield c
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+
+@pytest.fixture
+def count_queries(db: Database) -> Iterator[QueryCounter]:
+    counter = QueryCounter()
+
+    def before(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if not statement.startswith(("BEGIN", "PRAGMA", "COMMIT", "ROLLBACK")):
+            counter.statements.append(statement)
+
+    engines = {db.engine, db.write_engine}
+    for engine in engines:
+        sa_event.listen(engine, "before_cursor_execute", before)
+    yield counter
+    for engine in engines:
+        sa_event.remove(engine, "before_cursor_execute", before)
