@@ -89,7 +89,7 @@ def _create_refund(store: StandIn, params: dict, path: dict, req: dict) -> dict:
 
 def _list_events(store: StandIn, params: dict, path: dict, req: dict) -> dict:
     with store.lock:
-        events = filter_events(store.events, params, store._delivered_ids)
+        events = filter_events(store.events, params, store.delivered_ids())
         return _expand_list(store, paginate(events, params, "/v1/events"), params)
 
 
@@ -143,24 +143,19 @@ def _endpoint(store: StandIn, handler: Handler, allowed: tuple[str, ...]) -> Any
         if stored is not None:
             extra = {"Idempotent-Replayed": "true", "Original-Request": stored.request_id}
             return _raw(stored.body, stored.status, request_id, extra | {"Idempotency-Key": key})
-        body, status = None, 500
         try:
             body, status = _invoke(store, handler, params, path_params, ctx)
-        finally:
-            keep = None
-            if body is not None and (status < 400 or status >= 500):
-                encoded = _encode(body)
-                keep = Stored(
-                    request.method,
-                    request.url.path,
-                    params,
-                    status,
-                    encoded,
-                    request_id,
-                    store.now(),
-                )
-            store.idempotency.finish(scope, keep)
-        return _json(body, status, request_id, {"Idempotency-Key": key})
+        except BaseException:
+            store.idempotency.finish(scope, None)
+            raise
+        encoded = _encode(body)
+        keep = None
+        if status < 400 or status >= 500:  # Stripe keeps no result for rejected params
+            keep = Stored(
+                request.method, request.url.path, params, status, encoded, request_id, store.now()
+            )
+        store.idempotency.finish(scope, keep)
+        return _raw(encoded, status, request_id, {"Idempotency-Key": key})
 
     return endpoint
 

@@ -28,17 +28,16 @@ from .params import (
     as_url,
     reject_unknown,
 )
+from .records import SessionRecord
 
 if TYPE_CHECKING:
-    from .state import SessionRecord, StandIn
+    from .state import StandIn
 
 MIN_EXPIRY, MAX_EXPIRY = 30 * 60, 24 * 3600
 
 
 def create(store: "StandIn", params: dict[str, Any], request: dict[str, Any]) -> dict:
     """``POST /v1/checkout/sessions``."""
-    from .state import SessionRecord
-
     reject_unknown(params, SESSION_CREATE_PARAMS)
     mode = as_enum(params, "mode", "mode", ("payment", "setup", "subscription"))
     if mode is None:
@@ -84,7 +83,7 @@ def create(store: "StandIn", params: dict[str, Any], request: dict[str, Any]) ->
     return store.render(session, as_expand(params))
 
 
-def expire_open(store: "StandIn", record: "SessionRecord", request: dict[str, Any]) -> dict:
+def expire_open(store: "StandIn", record: SessionRecord, request: dict[str, Any]) -> dict:
     """``POST /v1/checkout/sessions/{id}/expire``: only an open session can expire."""
     status = record.obj["status"]
     if status != "open":
@@ -97,7 +96,7 @@ def expire_open(store: "StandIn", record: "SessionRecord", request: dict[str, An
     return store.render(record.obj)
 
 
-def expire(store: "StandIn", record: "SessionRecord", request: dict[str, Any] | None) -> None:
+def expire(store: "StandIn", record: SessionRecord, request: dict[str, Any] | None) -> None:
     record.obj.update(status="expired", url=None)
     store.emit("checkout.session.expired", record.obj, request)
 

@@ -14,6 +14,7 @@ import httpx
 SCHEDULE = (0.0, 0.2, 0.5, 1.0, 2.0)
 MODES = ("normal", "hold", "duplicate", "drop")
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
+LOG_LIMIT = 5000  # delivery attempts kept (oldest dropped first)
 
 
 def sign(payload: bytes, secret: str, timestamp: int) -> str:
@@ -234,6 +235,7 @@ class Dispatcher:
         entry = _entry(event, attempt, status, stamp, time.monotonic() - started)
         with self._lock:
             self._log.append(entry)
+            del self._log[:-LOG_LIMIT]
         return isinstance(status, int) and 200 <= status < 300
 
 

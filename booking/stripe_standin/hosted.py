@@ -10,7 +10,8 @@ from starlette.routing import Route
 
 from .errors import ApiError
 from .money import format_amount
-from .state import SessionRecord, StandIn
+from .records import SessionRecord
+from .state import StandIn
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "stripe_standin"
 

@@ -9,9 +9,10 @@ from . import objects
 from .cards import CardInputError, bank_debit_payment_method, card_payment_method, read_card
 from .charges import charge, outcome
 from .errors import ApiError
+from .records import SessionRecord
 
 if TYPE_CHECKING:
-    from .state import SessionRecord, StandIn
+    from .state import StandIn
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -29,7 +30,7 @@ class PayResult:
 
 def pay(
     store: "StandIn",
-    record: "SessionRecord",
+    record: SessionRecord,
     card: str,
     *,
     email: str | None = None,
@@ -96,7 +97,7 @@ def pay(
     return PayResult(True, redirect_url=redirect)
 
 
-def settle(store: "StandIn", record: "SessionRecord", *, succeeded: bool) -> dict[str, Any]:
+def settle(store: "StandIn", record: SessionRecord, *, succeeded: bool) -> dict[str, Any]:
     """Finish a delayed payment: ``async_payment_succeeded`` or ``_failed``."""
     session = record.obj
     pi = store.find(record.payment_intent or "")
@@ -133,7 +134,7 @@ def settle(store: "StandIn", record: "SessionRecord", *, succeeded: bool) -> dic
     return store.render(session)
 
 
-def _intent(store: "StandIn", record: "SessionRecord", now: int) -> dict[str, Any]:
+def _intent(store: "StandIn", record: SessionRecord, now: int) -> dict[str, Any]:
     """Checkout makes the PaymentIntent at the first attempt to pay."""
     if record.payment_intent:
         return store.get("payment_intent", record.payment_intent)

@@ -2,7 +2,6 @@
 
 import copy
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import checkout, paying, refunds
@@ -14,29 +13,11 @@ from .faults import Fault, FaultBook
 from .idempotency import IdempotencyStore
 from .objects import event as event_object
 from .objects import list_object
+from .records import SessionRecord
 
-KINDS = {
-    "cs_": "checkout.session",
-    "pi_": "payment_intent",
-    "ch_": "charge",
-    "re_": "refund",
-    "pm_": "payment_method",
-    "price_": "price",
-    "prod_": "product",
-    "evt_": "event",
-}
-DEFAULT_WEBHOOK_SECRET = "whsec_" + "standin"
+DEFAULT_WEBHOOK_SECRET = "whsec_standin"  # noqa: S105 (a fixed test-mode secret)
 NO_REQUEST: dict[str, Any] = {"id": None, "idempotency_key": None}
-
-
-@dataclass
-class SessionRecord:
-    """A Checkout Session plus what Stripe keeps about it but does not show."""
-
-    obj: dict[str, Any]
-    line_items: list[dict[str, Any]]
-    intent_data: dict[str, Any] = field(default_factory=dict)
-    payment_intent: str | None = None
+LOG_LIMIT = 5000  # request-log entries kept (oldest dropped first)
 
 
 class StandIn:
@@ -167,6 +148,11 @@ class StandIn:
         with self.lock:
             return event_id in self._delivered_ids
 
+    def delivered_ids(self) -> set[str]:
+        """Events that at least one delivery attempt got a 2xx for."""
+        with self.lock:
+            return set(self._delivered_ids)
+
     def events_of(self, event_type: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
             return [copy.deepcopy(e) for e in self.events if event_type in (None, e["type"])]
@@ -253,6 +239,7 @@ class StandIn:
 
     def log_request(self, entry: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            entry["n"] = len(self.request_log) + 1
+            entry["n"] = (self.request_log[-1]["n"] + 1) if self.request_log else 1
             self.request_log.append(entry)
+            del self.request_log[:-LOG_LIMIT]
         return entry

@@ -1,5 +1,7 @@
 """Idempotency keys, injected faults, and how the library and adapter cope."""
 
+import asyncio
+
 import pytest
 import stripe
 
@@ -88,3 +90,16 @@ async def test_timeout_surfaces_as_payment_error(base_url, standin, hold_until, 
     assert err.value.retryable
     assert "payment provider" in str(err.value) and "Stripe" not in str(err.value)
     assert isinstance(err.value.__cause__, stripe.APIConnectionError)
+
+
+async def test_concurrent_creates_share_keys_correctly(client, make_params, standin):
+    sessions = client.v1.checkout.sessions
+    shared = [sessions.create_async(make_params(), {"idempotency_key": "same"}) for _ in range(5)]
+    distinct = [
+        sessions.create_async(make_params(), {"idempotency_key": f"key-{i}"}) for i in range(10)
+    ]
+    results = await asyncio.gather(*shared, *distinct)
+
+    assert len({s.id for s in results[:5]}) == 1
+    assert len({s.id for s in results[5:]}) == 10
+    assert len(standin.sessions) == 11
