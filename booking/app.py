@@ -85,7 +85,13 @@ def create_app(
         Mount("/media", StaticFiles(directory=media, check_dir=False), name="media"),
     ]
     middleware = [
-        Middleware(SecurityHeadersMiddleware, hsts=settings.https),
+        Middleware(
+            SecurityHeadersMiddleware,
+            hsts=settings.https,
+            payment_origin=f"http://127.0.0.1:{settings.stripe_standin_port}"
+            if settings.uses_stripe_standin
+            else "https://checkout.stripe.com",
+        ),
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,
