@@ -12,13 +12,14 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from booking import checkout
+from booking import checkout, mail
 from booking.payments import Payments
 from booking.settings import Settings
 from booking.web.services import Services
 
 log = logging.getLogger("booking.jobs")
 SWEEP_SECONDS = 20.0
+MAIL_SECONDS = 3.0  # a buyer expects the confirmation within seconds of paying
 
 
 def make_payments(settings: Settings) -> Payments:
@@ -46,6 +47,7 @@ def jobs(services: Services) -> list[tuple[str, float, Callable[[], Awaitable[ob
     return [
         ("lapsed-holds", SWEEP_SECONDS, lambda: checkout.sweep_lapsed(services)),
         ("refunds", SWEEP_SECONDS, lambda: checkout.settle_refunds(services)),
+        ("mail", MAIL_SECONDS, lambda: mail.deliver_pending(services)),
     ]
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Index, String, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -123,6 +123,9 @@ class Event(SQLModel, table=True):
     contact_email: str = Field(default="", max_length=254)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    # Buyers may cancel a paid order for a refund until this many hours before the start.
+    buyer_cancel_allowed: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    buyer_cancel_cutoff_hours: int = Field(default=48, sa_column_kwargs={"server_default": "48"})
 
 
 class EventOrganiser(SQLModel, table=True):
@@ -233,9 +236,66 @@ class StripeEvent(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
 
 
+class MailKind(StrEnum):
+    CONFIRMATION = "confirmation"  # the order is paid: tickets, QR codes, calendar file
+    RESEND = "resend"  # the buyer asked for the confirmation again
+    REFUNDED = "refunded"  # refunded by the organiser (e.g. from Stripe's dashboard)
+    CANCELLED = "cancelled"  # cancelled by the buyer, money returned
+    SOLD_OUT_REFUND = "sold_out_refund"  # paid after the hold lapsed and the seats had gone
+    SPEAKER_ANNOUNCED = "speaker_announced"  # a new speaker for an event the buyer booked
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"  # waiting for its first or next attempt (next_attempt_at)
+    SENDING = "sending"  # claimed by a sender until claimed_until
+    SENT = "sent"  # the SMTP server accepted it
+    CAPTURED = "captured"  # no SMTP server configured: rendered and kept here instead
+    FAILED = "failed"  # given up: refused for good, or out of attempts (see last_error)
+    SKIPPED = "skipped"  # no longer true when its turn came (e.g. tickets for a cancelled order)
+
+
+class MailOutbox(SQLModel, table=True):
+    """An email to send, written in the same transaction as the change that causes it."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: MailKind = _enum(MailKind.CONFIRMATION)
+    order_id: int | None = Field(default=None, foreign_key="orders.id", index=True)
+    recipient: str = Field(max_length=254)
+    # One row per key: "confirmation:{order_id}" can exist once, whatever calls fulfilment.
+    dedupe_key: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: OutboxStatus = _enum(OutboxStatus.QUEUED)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_until: datetime | None = _dt(nullable=True)
+    last_error: str = Field(default="", max_length=1000)
+    message_id: str = Field(default="", max_length=255)  # fixed at the first claim
+    subject: str = Field(default="", max_length=300)
+    body_text: str = Field(default="", sa_type=Text)
+    body_html: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime(), index=True)
+    sent_at: datetime | None = _dt(nullable=True)
+
+
+class RateBucket(SQLModel, table=True):
+    """A fixed-window counter per key (client address, order, login), shared by processes."""
+
+    __tablename__ = "rate_bucket"
+    key: str = Field(primary_key=True, max_length=200)
+    window_start: datetime = Field(sa_type=UTCDateTime())
+    count: int = 0
+
+
 __all__ = [
     "Event",
     "EventOrganiser",
+    "MailKind",
+    "MailOutbox",
+    "OutboxStatus",
+    "RateBucket",
     "EventSpeaker",
     "EventStatus",
     "Order",

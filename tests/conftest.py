@@ -192,3 +192,101 @@ def count_queries(db: Database) -> Iterator[QueryCounter]:
     yield counter
     for engine in engines:
         sa_event.remove(engine, "before_cursor_execute", before)
+
+
+# A real SMTP server on loopback (aiosmtpd), for the mail tests. ----------------------------
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class SMTPServer:
+    """aiosmtpd on 127.0.0.1:`port`, keeping every message it accepts.
+
+    `start()` and `stop()` may be called at any time (a server that is down, then up);
+    `refuse_rcpt` maps addresses to a reply such as "550 5.1.1 No such user", and
+    `data_reply` makes every DATA answer with a reply such as "451 4.3.0 Try later".
+    """
+
+    def __init__(self, port: int, *, delay: float = 0.0) -> None:
+        import threading
+
+        self.port = port
+        self.delay = delay
+        self.messages: list = []
+        self.envelopes: list = []
+        self.refuse_rcpt: dict[str, str] = {}
+        self.data_reply: str | None = None
+        self.auth: tuple[str, str] | None = None
+        self._lock = threading.Lock()
+        self._controller = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        if address in self.refuse_rcpt:
+            return self.refuse_rcpt[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        import asyncio
+        import email
+        import email.policy
+
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.data_reply:
+            return self.data_reply
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append(message)
+            self.envelopes.append(
+                {
+                    "mail_from": envelope.mail_from,
+                    "rcpt_tos": list(envelope.rcpt_tos),
+                    "authenticated": bool(session.authenticated),
+                }
+            )
+        return "250 Message accepted for delivery"
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and self.auth is not None
+            and (auth_data.login.decode(), auth_data.password.decode()) == self.auth
+        )
+        return AuthResult(success=ok, handled=False)
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        kwargs = {}
+        if self.auth is not None:
+            kwargs = {
+                "authenticator": self._authenticate,
+                "auth_require_tls": False,
+            }
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **kwargs)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def settings_for(self, settings: Settings) -> Settings:
+        """`settings` pointing at this server (plain SMTP on loopback)."""
+        return settings.replace(smtp_host="127.0.0.1", smtp_port=self.port, smtp_tls="none")
+
+
+@pytest.fixture
+def smtp() -> Iterator[SMTPServer]:
+    """A running SMTP server on a free loopback port."""
+    server = SMTPServer(free_port())
+    server.start()
+    yield server
+    server.stop()

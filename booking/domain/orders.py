@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from booking.db import lock
-from booking.domain import tickets
+from booking.domain import outbox, tickets
 from booking.domain.catalogue import SaleState, sale_state
 from booking.domain.errors import (
     BookingError,
@@ -30,6 +30,7 @@ from booking.domain.inventory import availability
 from booking.models import (
     Event,
     EventStatus,
+    MailKind,
     Order,
     OrderHistory,
     OrderLine,
@@ -299,6 +300,7 @@ def fulfil_in(
             "paid after the hold lapsed and the seats were gone",
             now,
         )
+        outbox.queue_for_order(session, order=order, kind=MailKind.SOLD_OUT_REFUND, now=now)
         return Fulfilment(order, "sold_out_refund")
     _issue_tickets(session, order, code_key=code_key)
     order.status = OrderStatus.PAID
@@ -308,6 +310,7 @@ def fulfil_in(
     _history(
         session, order, OrderStatus.PAID, "paid after the hold lapsed" if lapsed else "paid", now
     )
+    outbox.queue_for_order(session, order=order, kind=MailKind.CONFIRMATION, now=now)
     return Fulfilment(order, "paid")
 
 
@@ -336,6 +339,7 @@ def confirm_free(session: Session, *, order_id: int, now: datetime, code_key: by
             order.paid_at = now
             session.add(order)
             _history(session, order, OrderStatus.PAID, "free order confirmed", now)
+            outbox.queue_for_order(session, order=order, kind=MailKind.CONFIRMATION, now=now)
     return order
 
 
@@ -450,5 +454,6 @@ def record_charge_refunded(
             assert order.id is not None
             _set_tickets(session, order.id, TicketStatus.CANCELLED, only={TicketStatus.VALID})
             _history(session, order, OrderStatus.REFUNDED, "refunded in Stripe", now)
+            outbox.queue_for_order(session, order=order, kind=MailKind.REFUNDED, now=now)
         session.add(order)
         return order

@@ -1,40 +1,282 @@
-"""The buyer's order page, reached only through the secret link in their email."""
+"""The buyer's order page, reached only through the secret link in their email.
+
+Every route here starts from the order's token. Lookups that find nothing are counted per
+client address (booking.ratelimit); after LOOKUP_LIMIT of them in LOOKUP_WINDOW the client
+gets 429 for every order link, right or wrong, until the window ends.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from booking.domain import order_view
-from booking.domain.errors import NotFound
+from booking import checkout, ics, qr, ratelimit
+from booking.domain import order_changes
+from booking.domain.errors import BookingError, InvalidInput, NotFound
 from booking.domain.tickets import grouped, reference
-from booking.web.services import render, services
+from booking.models import Order, OrderStatus
+from booking.payments import PaymentError
+from booking.web.services import Services, absolute_url, render, services
+
+log = logging.getLogger("booking.orders")
+LOOKUP_LIMIT = 20
+LOOKUP_WINDOW = timedelta(minutes=10)
+PRIVATE = {"X-Robots-Tag": "noindex", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+FLASH = "order_flash"
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what tickets.new_token() makes
+Handler = Callable[[Request], Awaitable[Response]]
 
 
-async def order_page(request: Request) -> Response:
-    svc = services(request)
-    try:
-        view = await svc.read(order_view.load, token=request.path_params["token"])
-    except NotFound:
-        raise HTTPException(404) from None
+def _lookup_key(request: Request) -> str:
+    return f"order-lookup:{request.client.host if request.client else 'unknown'}"
+
+
+def _too_many(request: Request, wait: timedelta) -> Response:
+    minutes = max(1, -(-int(wait.total_seconds()) // 60))
     return render(
         request,
-        "public/order.html",
-        {
-            "view": view,
-            "order": view.order,
-            "event": view.event,
-            "grouped": grouped,
-            "ticket_ref": reference,
-        },
-        headers={
-            "X-Robots-Tag": "noindex",
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",
-        },
+        "public/order_limited.html",
+        {"minutes": minutes},
+        status_code=429,
+        headers={**PRIVATE, "Retry-After": str(int(wait.total_seconds()) or 60)},
     )
 
 
-routes = [Route("/orders/{token:str}", order_page, name="order")]
+def token_route(handler: Handler) -> Handler:
+    """Rate-limit failed lookups for `handler`, and mark its pages private."""
+
+    async def guarded(request: Request) -> Response:
+        svc = services(request)
+        key, now = _lookup_key(request), svc.now()
+        limits = {"key": key, "window": LOOKUP_WINDOW, "now": now}
+        if await svc.read(ratelimit.exceeded, limit=LOOKUP_LIMIT, **limits):
+            return _too_many(request, await svc.read(ratelimit.retry_after, **limits))
+        try:
+            response = await handler(request)
+        except NotFound:
+            if not await svc.write(ratelimit.hit, limit=LOOKUP_LIMIT, **limits):
+                return _too_many(request, LOOKUP_WINDOW)
+            raise HTTPException(404) from None
+        response.headers.update(PRIVATE)
+        return response
+
+    return guarded
+
+
+def _token(request: Request) -> str:
+    """The token from the path; anything that cannot be a token is simply not found."""
+    token = str(request.path_params["token"])
+    if not TOKEN_RE.fullmatch(token):
+        raise NotFound("No order at this address")
+    return token
+
+
+def _order_path(request: Request, token: str, anchor: str = "") -> str:
+    return request.url_for("order", token=token).path + anchor
+
+
+def _flash(request: Request, token: str, what: str) -> None:
+    request.session[FLASH] = {"token": token, "what": what}
+
+
+def _take_flash(request: Request, token: str) -> str:
+    flash = request.session.get(FLASH)
+    if isinstance(flash, dict) and flash.get("token") == token:
+        request.session.pop(FLASH)
+        return str(flash.get("what", ""))
+    return ""
+
+
+async def _page(request: Request) -> order_changes.OrderPage:
+    svc = services(request)
+    return await svc.read(order_changes.load_page, token=_token(request), now=svc.now())
+
+
+def _calendar_details(request: Request, page: order_changes.OrderPage) -> str:
+    url = absolute_url(request, _order_path(request, page.order.token))
+    return f"{page.event.strapline}\n\nYour tickets: {url}".strip()
+
+
+def _page_context(request: Request, page: order_changes.OrderPage, **extra: Any) -> dict[str, Any]:
+    details = _calendar_details(request, page)
+    return {
+        "page": page,
+        "order": page.order,
+        "event": page.event,
+        "venue": page.venue,
+        "grouped": grouped,
+        "ticket_ref": reference,
+        "google_calendar": ics.google_calendar_link(page.event, venue=page.venue, details=details),
+        "outlook_calendar": ics.outlook_calendar_link(
+            page.event, venue=page.venue, details=details
+        ),
+        "values": {},
+        "errors": {},
+        "flash": "",
+        **extra,
+    }
+
+
+@token_route
+async def order_page(request: Request) -> Response:
+    page = await _page(request)
+    flash = _take_flash(request, page.order.token)
+    return render(request, "public/order.html", _page_context(request, page, flash=flash))
+
+
+@token_route
+async def ticket_qr(request: Request) -> Response:
+    svc = services(request)
+    line = await svc.read(
+        order_changes.ticket, token=_token(request), number=request.path_params["number"]
+    )
+    image = await run_in_threadpool(qr.ticket_png, line.ticket.code or "", scale=qr.PAGE_SCALE)
+    return Response(image.png, media_type="image/png")
+
+
+@token_route
+async def order_calendar(request: Request) -> Response:
+    page = await _page(request)
+    if page.order.status != OrderStatus.PAID:
+        raise HTTPException(404)
+    svc = services(request)
+    body = ics.order_calendar(
+        page.event,
+        order=page.order,
+        venue=page.venue,
+        order_url=absolute_url(request, _order_path(request, page.order.token)),
+        zone=svc.settings.tz,
+        uid_domain=request.url.hostname or "booking",
+        tickets=len(page.valid_tickets),
+    )
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{page.event.slug}.ics"'},
+    )
+
+
+@token_route
+async def resend(request: Request) -> Response:
+    svc = services(request)
+    token = _token(request)
+    try:
+        await svc.write(order_changes.request_resend, token=token, now=svc.now())
+    except NotFound:
+        raise
+    except BookingError as exc:
+        page = await _page(request)
+        context = _page_context(request, page, errors={"resend": exc.message})
+        return render(request, "public/order.html", context, status_code=exc.status)
+    _flash(request, token, "resent")
+    return RedirectResponse(_order_path(request, token), 303)
+
+
+def _ticket_line(page: order_changes.OrderPage, number: int) -> order_changes.TicketLine:
+    for line in page.valid_tickets:
+        if line.number == number:
+            return line
+    raise NotFound("No ticket at this address")
+
+
+@token_route
+async def ticket_name(request: Request) -> Response:
+    svc = services(request)
+    token, number = _token(request), int(request.path_params["number"])
+    page = await _page(request)
+    line = _ticket_line(page, number)
+    values = {"name": line.ticket.attendee_name}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = await request.form()
+        raw = form.get("name", "")
+        values = {"name": raw[:1000] if isinstance(raw, str) else ""}
+        try:
+            await svc.write(
+                order_changes.rename_ticket,
+                token=token,
+                number=number,
+                name=values["name"],
+                now=svc.now(),
+            )
+        except InvalidInput as exc:
+            errors, status = exc.errors, 400
+        except NotFound:
+            raise
+        except BookingError as exc:
+            errors, status = {"name": exc.message}, exc.status
+        else:
+            _flash(request, token, "renamed")
+            return RedirectResponse(_order_path(request, token, f"#ticket-{number}"), 303)
+    context = _page_context(request, page, line=line, values=values, errors=errors)
+    return render(request, "public/order_name.html", context, status_code=status)
+
+
+async def _refund(svc: Services, order: Order) -> None:
+    """Send the refund for a cancelled order; if Stripe fails, the refunds job retries it."""
+    assert order.id is not None and order.stripe_payment_intent
+    try:
+        refund = await checkout.payments(svc).refund(
+            payment_intent=order.stripe_payment_intent,
+            amount=order.refund_due,
+            idempotency_key=f"refund:{order.reference}:cancel",
+            metadata={"order_reference": order.reference, "reason": "cancelled_by_buyer"},
+        )
+    except PaymentError as exc:
+        log.warning("refund for cancelled order %s failed: %s", order.reference, exc)
+        return
+    await svc.write(
+        order_changes.record_cancel_refund,
+        order_id=order.id,
+        amount=refund.amount,
+        refund_id=refund.id,
+        now=svc.now(),
+    )
+
+
+@token_route
+async def cancel(request: Request) -> Response:
+    svc = services(request)
+    token = _token(request)
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            order = await svc.write(order_changes.cancel_by_buyer, token=token, now=svc.now())
+        except NotFound:
+            raise
+        except BookingError as exc:
+            errors, status = {"cancel": exc.message}, exc.status
+        else:
+            if order.refund_due > 0 and order.stripe_payment_intent:
+                await _refund(svc, order)
+            _flash(request, token, "cancelled")
+            return RedirectResponse(_order_path(request, token), 303)
+    page = await _page(request)
+    context = _page_context(request, page, errors=errors)
+    return render(request, "public/order_cancel.html", context, status_code=status)
+
+
+routes = [
+    Route("/orders/{token:str}", order_page, name="order"),
+    Route("/orders/{token:str}/calendar.ics", order_calendar, name="order_calendar"),
+    Route("/orders/{token:str}/resend", resend, methods=["POST"], name="order_resend"),
+    Route("/orders/{token:str}/cancel", cancel, methods=["GET", "POST"], name="order_cancel"),
+    Route("/orders/{token:str}/tickets/{number:int}.png", ticket_qr, name="order_ticket_qr"),
+    Route(
+        "/orders/{token:str}/tickets/{number:int}/name",
+        ticket_name,
+        methods=["GET", "POST"],
+        name="order_ticket_name",
+    ),
+]

@@ -1,0 +1,99 @@
+"""What an outbox email says, read from the database when it is sent (so names are current)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from booking.domain.catalogue import Lineup
+from booking.domain.errors import NotFound
+from booking.domain.order_changes import TicketLine, numbered_tickets
+from booking.models import (
+    Event,
+    EventOrganiser,
+    EventSpeaker,
+    MailKind,
+    MailOutbox,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Organisation,
+    Speaker,
+    SpeakerVisibility,
+    Venue,
+)
+
+TICKET_KINDS = (MailKind.CONFIRMATION, MailKind.RESEND)
+
+
+@dataclass(frozen=True)
+class MailContext:
+    row: MailOutbox
+    order: Order
+    event: Event
+    venue: Venue | None
+    organisers: list[Organisation]
+    speakers: list[Lineup]
+    lines: list[OrderLine]
+    tickets: list[TicketLine]  # the valid ones
+    speaker: Speaker | None = None  # the one announced, for SPEAKER_ANNOUNCED
+
+    @property
+    def stale(self) -> str:
+        """Why this email no longer applies ("" when it still does)."""
+        if self.row.kind in TICKET_KINDS and self.order.status != OrderStatus.PAID:
+            return f"the order is {self.order.status} now, so its tickets are not sent"
+        if self.row.kind in TICKET_KINDS and not self.tickets:
+            return "the order has no valid tickets"
+        if self.row.kind == MailKind.SPEAKER_ANNOUNCED and (
+            self.speaker is None or self.order.status != OrderStatus.PAID
+        ):
+            return "the speaker or the order is gone"
+        return ""
+
+
+def load(session: Session, *, outbox_id: int) -> MailContext:
+    """The row and everything its email shows. Raises NotFound if the row or order is gone."""
+    row = session.get(MailOutbox, outbox_id)
+    if row is None or row.order_id is None:
+        raise NotFound("No order for this email")
+    order = session.get(Order, row.order_id)
+    if order is None:
+        raise NotFound("No order for this email")
+    event = session.get(Event, order.event_id)
+    assert event is not None and event.id is not None and order.id is not None
+    venue = session.get(Venue, event.venue_id) if event.venue_id else None
+    organisers = list(
+        session.exec(
+            select(Organisation)
+            .join(EventOrganiser)
+            .where(EventOrganiser.event_id == event.id)
+            .order_by(col(EventOrganiser.position))
+        ).all()
+    )
+    speakers = [
+        Lineup(es.role, sp)
+        for es, sp in session.exec(
+            select(EventSpeaker, Speaker)
+            .join(Speaker)
+            .where(
+                EventSpeaker.event_id == event.id,
+                EventSpeaker.visibility == SpeakerVisibility.CONFIRMED,
+            )
+            .order_by(col(EventSpeaker.position), col(EventSpeaker.id))
+        ).all()
+    ]
+    speaker_id = (row.data or {}).get("speaker_id")
+    speaker = session.get(Speaker, speaker_id) if isinstance(speaker_id, int) else None
+    return MailContext(
+        row=row,
+        order=order,
+        event=event,
+        venue=venue,
+        organisers=organisers,
+        speakers=speakers,
+        lines=list(session.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()),
+        tickets=[t for t in numbered_tickets(session, order_id=order.id) if t.valid],
+        speaker=speaker,
+    )
