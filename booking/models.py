@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -192,6 +192,11 @@ class Order(SQLModel, table=True):
         default=None, max_length=255, sa_column_kwargs={"unique": True}
     )
     stripe_payment_intent: str | None = Field(default=None, max_length=255, index=True)
+    # Where the buyer came from (promo link, utm_* campaign) and any code they used.
+    promo_link_id: int | None = Field(default=None, foreign_key="promo_link.id", index=True)
+    access_code_id: int | None = Field(default=None, foreign_key="access_code.id", index=True)
+    discount_total: int = 0
+    source: str = Field(default="", max_length=200)
 
 
 class OrderLine(SQLModel, table=True):
@@ -214,6 +219,7 @@ class Ticket(SQLModel, table=True):
     attendee_name: str = Field(default="", max_length=200)
     price: int = 0
     status: TicketStatus = _enum(TicketStatus.HELD)
+    refund_id: int | None = Field(default=None, foreign_key="refund.id")
 
 
 class OrderHistory(SQLModel, table=True):
@@ -289,7 +295,207 @@ class RateBucket(SQLModel, table=True):
     count: int = 0
 
 
+# Back office: accounts, sessions, audit ---------------------------------------------------
+
+
+class LoginSession(SQLModel, table=True):
+    """A signed-in user's session; the cookie carries a random token, the row its hash."""
+
+    __tablename__ = "login_session"
+    id: str = Field(primary_key=True, max_length=64)  # sha256 of the cookie's token
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    expires_at: datetime = Field(sa_type=UTCDateTime(), index=True)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    address: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=300)
+
+
+class Invitation(SQLModel, table=True):
+    """A one-time link for a new user to set their password."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    email: str = Field(max_length=254, index=True)
+    role: Role = _enum(Role.STAFF)
+    invited_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    expires_at: datetime = Field(sa_type=UTCDateTime())
+    used_at: datetime | None = _dt(nullable=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, when, with before/after for money and capacity."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime(), index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    actor: str = Field(default="", max_length=254)  # email, or "system", "buyer", "stripe"
+    action: str = Field(max_length=100)  # dotted: "ticket_type.capacity_changed"
+    subject_type: str = Field(max_length=50)
+    subject_id: int | None = None
+    event_id: int | None = Field(default=None, index=True)
+    order_id: int | None = Field(default=None, index=True)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class Announcement(SQLModel, table=True):
+    """A note to every ticket holder of an event, usually about a new speaker."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    speaker_id: int | None = Field(default=None, foreign_key="speaker.id")
+    subject: str = Field(max_length=300)
+    note: str = Field(default="", sa_type=Text)
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    recipients: int = 0
+
+
+class Refund(SQLModel, table=True):
+    """Money returned on an order through Stripe, in full or for some tickets."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    amount: int
+    currency: str = Field(default="GBP", max_length=3)
+    reason: str = Field(default="", max_length=500)
+    stripe_refund_id: str | None = Field(
+        default=None, max_length=255, sa_column_kwargs={"unique": True}
+    )
+    status: str = Field(default="pending", max_length=20)  # pending, succeeded, failed
+    idempotency_key: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class BulkJob(SQLModel, table=True):
+    """A long task with progress, resumable after an interruption (e.g. cancel an event)."""
+
+    __tablename__ = "bulk_job"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=50)
+    event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
+    status: str = Field(default="queued", max_length=20)  # queued, running, done, failed
+    total: int = 0
+    done: int = 0
+    options: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    error: str = Field(default="", max_length=1000)
+    claimed_until: datetime | None = _dt(nullable=True)
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    finished_at: datetime | None = _dt(nullable=True)
+
+
+# Door check-in ------------------------------------------------------------------------------
+
+
+class CheckIn(SQLModel, table=True):
+    """An admission at the door. A ticket has at most one that is not undone."""
+
+    __tablename__ = "checkin"
+    __table_args__ = (
+        Index(
+            "ux_checkin_one_admission",
+            "ticket_id",
+            unique=True,
+            sqlite_where=text("undone_at IS NULL"),
+            postgresql_where=text("undone_at IS NULL"),
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime(), index=True)
+    by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    by_name: str = Field(default="", max_length=254)
+    device: str = Field(default="", max_length=100)
+    nonce: str = Field(max_length=100, sa_column_kwargs={"unique": True})
+    offline: bool = False
+    undone_at: datetime | None = _dt(nullable=True)
+    undone_by: int | None = Field(default=None, foreign_key="user.id")
+
+
+class CheckInConflict(SQLModel, table=True):
+    """An offline admission of a ticket another device had already admitted."""
+
+    __tablename__ = "checkin_conflict"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    nonce: str = Field(max_length=100, sa_column_kwargs={"unique": True})
+    device: str = Field(default="", max_length=100)
+    at: datetime = Field(sa_type=UTCDateTime())
+    by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    first_checkin_id: int | None = Field(default=None, foreign_key="checkin.id")
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+# Promo links and access codes ---------------------------------------------------------------
+
+
+class PromoLink(SQLModel, table=True):
+    """A short tracked link for an article: /t/{code} lands on the event page."""
+
+    __tablename__ = "promo_link"
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    code: str = Field(max_length=40, sa_column_kwargs={"unique": True})  # stored lower case
+    label: str = Field(max_length=300)
+    access_code_id: int | None = Field(default=None, foreign_key="access_code.id")
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class PromoVisit(SQLModel, table=True):
+    """Visits through a link (or a utm_* campaign), one row per visitor per short period."""
+
+    __tablename__ = "promo_visit"
+    __table_args__ = (Index("ix_promo_visit_event_source", "event_id", "source"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id")
+    promo_link_id: int | None = Field(default=None, foreign_key="promo_link.id", index=True)
+    source: str = Field(default="", max_length=200)  # "link:{code}" or "utm:{source}/{campaign}"
+    visitor: str = Field(max_length=64)  # a hash of the visitor cookie
+    bot: bool = False
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    dedupe_key: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+
+
+class AccessCode(SQLModel, table=True):
+    """Unlocks a hidden ticket type and/or takes money off, with a use limit and window."""
+
+    __tablename__ = "access_code"
+    __table_args__ = (UniqueConstraint("event_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    code: str = Field(max_length=40)  # stored upper case
+    label: str = Field(default="", max_length=200)
+    unlocks_ticket_type_id: int | None = Field(default=None, foreign_key="ticket_type.id")
+    discount_amount: int = 0  # pence off each ticket
+    discount_percent: int = 0  # 0-100, off each ticket
+    max_uses: int | None = None  # tickets; None means unlimited
+    valid_from: datetime | None = _dt(nullable=True)
+    valid_until: datetime | None = _dt(nullable=True)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
 __all__ = [
+    "AccessCode",
+    "Announcement",
+    "AuditEntry",
+    "BulkJob",
+    "CheckIn",
+    "CheckInConflict",
+    "Invitation",
+    "LoginSession",
+    "PromoLink",
+    "PromoVisit",
+    "Refund",
     "Event",
     "EventOrganiser",
     "MailKind",

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
+from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
-from sqlmodel import Session, select
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, select
 
-from booking.domain.errors import Conflict, InvalidInput
-from booking.models import Role, User
+from booking.domain.errors import Conflict, InvalidInput, NotFound
+from booking.models import Invitation, LoginSession, Role, User
 
 _hasher = PasswordHash.recommended()
+_DUMMY_HASH = _hasher.hash("not a real password, only for equal timing")
 MIN_PASSWORD = 12
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def hash_password(password: str) -> str:
@@ -51,4 +57,117 @@ def create_user(session: Session, *, email: str, role: Role, password: str, name
     session.add(user)
     session.commit()
     session.refresh(user)
+    return user
+
+
+SESSION_DAYS = 14
+INVITATION_DAYS = 7
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    """The active user with this email and password, or None (same time either way)."""
+    user = session.exec(select(User).where(User.email == normalise_email(email))).first()
+    if user is None or not user.active:
+        _hasher.verify(password, _DUMMY_HASH)  # spend the same time as a real check
+        return None
+    return user if verify_password(password, user.password_hash) else None
+
+
+def start_session(
+    session: Session, *, user: User, now: datetime, address: str = "", user_agent: str = ""
+) -> str:
+    """A new login session; returns the token for the cookie (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    assert user.id is not None
+    with session.begin():
+        session.add(
+            LoginSession(
+                id=_digest(token),
+                user_id=user.id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(days=SESSION_DAYS),
+                address=address[:64],
+                user_agent=user_agent[:300],
+            )
+        )
+    return token
+
+
+def user_for_session(session: Session, *, token: str, now: datetime) -> User | None:
+    row = session.exec(
+        select(LoginSession, User)
+        .join(User)
+        .where(LoginSession.id == _digest(token), LoginSession.expires_at > now)
+    ).first()
+    if row is None or not row[1].active:
+        return None
+    return row[1]
+
+
+def end_session(session: Session, *, token: str) -> None:
+    with session.begin():
+        session.execute(delete(LoginSession).where(col(LoginSession.id) == _digest(token)))
+
+
+def invite(
+    session: Session, *, email: str, role: Role, invited_by: User | None, now: datetime
+) -> tuple[Invitation, str]:
+    """An invitation and its one-time token. Raises InvalidInput or Conflict."""
+    email = normalise_email(email)
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise InvalidInput(
+            {"email": "Enter an email address in the correct format, like name@example.com"}
+        )
+    with session.begin():
+        if session.exec(select(User).where(User.email == email)).first():
+            raise Conflict(f"There is already an account for {email}")
+        token = secrets.token_urlsafe(32)
+        invitation = Invitation(
+            token_hash=_digest(token),
+            email=email,
+            role=role,
+            invited_by=invited_by.id if invited_by else None,
+            created_at=now,
+            expires_at=now + timedelta(days=INVITATION_DAYS),
+        )
+        session.add(invitation)
+        session.flush()
+    return invitation, token
+
+
+def pending_invitation(session: Session, *, token: str, now: datetime) -> Invitation:
+    """Raises NotFound for an unknown, used or expired invitation."""
+    invitation = session.exec(
+        select(Invitation).where(Invitation.token_hash == _digest(token))
+    ).first()
+    if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
+        raise NotFound("This invitation link has expired or has been used")
+    return invitation
+
+
+def accept_invitation(session: Session, *, token: str, password: str, now: datetime) -> User:
+    """Create the account once; a second use of the link is NotFound."""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput({"password": f"Password must be {MIN_PASSWORD} characters or more"})
+    with session.begin():
+        invitation = pending_invitation(session, token=token, now=now)
+        result = session.execute(
+            update(Invitation)
+            .where(col(Invitation.id) == invitation.id, col(Invitation.used_at).is_(None))
+            .values(used_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise NotFound("This invitation link has expired or has been used")
+        if session.exec(select(User).where(User.email == invitation.email)).first():
+            raise Conflict(f"There is already an account for {invitation.email}")
+        user = User(
+            email=invitation.email, role=invitation.role, password_hash=hash_password(password)
+        )
+        session.add(user)
+        session.flush()
     return user

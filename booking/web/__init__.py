@@ -6,6 +6,14 @@ from starlette.routing import BaseRoute
 
 
 def routes() -> list[BaseRoute]:
-    from booking.web import api, checkout, orders, public, webhooks
+    from booking.web import api, auth, checkout, door, orders, public, webhooks
 
-    return [*public.routes, *checkout.routes, *orders.routes, *webhooks.routes, *api.routes]
+    return [
+        *public.routes,
+        *checkout.routes,
+        *orders.routes,
+        *webhooks.routes,
+        *auth.routes,
+        *door.routes,
+        *api.routes,
+    ]

@@ -1,7 +1,6 @@
 """Holds that lapse, payments that arrive late, and refunds owed: the background jobs."""
 
 import asyncio
-from datetime import timedelta
 
 from sqlmodel import select
 
@@ -18,7 +17,9 @@ def services(app):
     return app.state.services
 
 
-def test_sweep_releases_lapsed_holds_and_expires_their_sessions(client, app, session, event, standin, clock):
+def test_sweep_releases_lapsed_holds_and_expires_their_sessions(
+    client, app, session, event, standin, clock
+):
     standard, _ = ticket_types(session, event)
     cs_id = session_id_of(buy(client, event, {standard.id: 5}))
     assert "Sold out" in client.get(f"/events/{event.slug}").text  # every seat is held
@@ -43,7 +44,9 @@ def test_paid_after_lapse_with_seats_left_is_confirmed(client, app, session, eve
     assert order.status == OrderStatus.PAID
 
 
-def test_paid_after_lapse_when_sold_out_is_refunded_through_stripe(client, app, session, event, standin, clock):
+def test_paid_after_lapse_when_sold_out_is_refunded_through_stripe(
+    client, app, session, event, standin, clock
+):
     standard, _ = ticket_types(session, event)
     late_cs = session_id_of(buy(client, event, {standard.id: 5}))
     clock.advance(minutes=31)
@@ -64,14 +67,20 @@ def test_paid_after_lapse_when_sold_out_is_refunded_through_stripe(client, app, 
     assert client.portal.call(checkout.settle_refunds, services(app)) == 0
 
 
-def test_a_refund_retried_after_a_lost_answer_is_sent_once(client, app, session, event, standin, clock):
+def test_a_refund_retried_after_a_lost_answer_is_sent_once(
+    client, app, session, event, standin, clock
+):
     standard, _ = ticket_types(session, event)
     late_cs = session_id_of(buy(client, event, {standard.id: 5}))
     clock.advance(minutes=31)
     buy(client, event, {standard.id: 5}, email="b@example.com")
-    client.get(standin.pay(late_cs, "4242424242424242").redirect_url.replace("http://testserver", ""))
+    client.get(
+        standin.pay(late_cs, "4242424242424242").redirect_url.replace("http://testserver", "")
+    )
     # Stripe makes the refund but the answer is lost, three times (every library retry).
-    standin.add_fault(path_prefix="/v1/refunds", method="POST", action="reset", when="after", count=3)
+    standin.add_fault(
+        path_prefix="/v1/refunds", method="POST", action="reset", when="after", count=3
+    )
     assert client.portal.call(checkout.settle_refunds, services(app)) == 0
     assert client.portal.call(checkout.settle_refunds, services(app)) == 1
     refunds = {r["id"] for r in standin.events_of("refund.created")}

@@ -1,0 +1,68 @@
+"""The audit log: who did what to which event or order, and when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from booking.models import AuditEntry, User
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    subject_type: str,
+    subject_id: int | None,
+    actor: User | str,
+    now: datetime,
+    event_id: int | None = None,
+    order_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Add an entry inside the caller's transaction. `data` holds before/after values."""
+    entry = AuditEntry(
+        at=now,
+        actor_id=actor.id if isinstance(actor, User) else None,
+        actor=actor.email if isinstance(actor, User) else actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        event_id=event_id,
+        order_id=order_id,
+        data=data or {},
+    )
+    session.add(entry)
+    return entry
+
+
+def for_event(session: Session, *, event_id: int, limit: int = 200) -> list[AuditEntry]:
+    return list(
+        session.exec(
+            select(AuditEntry)
+            .where(AuditEntry.event_id == event_id)
+            .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+            .limit(limit)
+        ).all()
+    )
+
+
+def for_order(session: Session, *, order_id: int) -> list[AuditEntry]:
+    return list(
+        session.exec(
+            select(AuditEntry)
+            .where(AuditEntry.order_id == order_id)
+            .order_by(col(AuditEntry.at), col(AuditEntry.id))
+        ).all()
+    )
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Only what changed: {"capacity": {"before": 100, "after": 120}}."""
+    return {
+        key: {"before": before.get(key), "after": value}
+        for key, value in after.items()
+        if before.get(key) != value
+    }
