@@ -290,3 +290,44 @@ def smtp() -> Iterator[SMTPServer]:
     server.start()
     yield server
     server.stop()
+
+
+# Accounts ------------------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def organiser(db: Database):  # type: ignore[no-untyped-def]
+    from booking.domain import accounts
+    from booking.models import Role
+
+    with db.write_session() as s:
+        return accounts.create_user(
+            s,
+            email="organiser@example.com",
+            role=Role.ORGANISER,
+            password=PASSWORD,
+            name="Olive Organiser",
+        )
+
+
+@pytest.fixture
+def staff(db: Database):  # type: ignore[no-untyped-def]
+    from booking.domain import accounts
+    from booking.models import Role
+
+    with db.write_session() as s:
+        return accounts.create_user(
+            s, email="door@example.com", role=Role.STAFF, password=PASSWORD, name="Dora Door"
+        )
+
+
+def sign_in(client: TestClient, user, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    """Sign `user` in on this client; returns the response to the sign-in POST."""
+    from tests.helpers import csrf_from
+
+    token = csrf_from(client, "/sign-in")
+    return client.post(
+        "/sign-in", data={"csrf_token": token, "email": user.email, "password": password}
+    )

@@ -6,7 +6,7 @@ from starlette.routing import BaseRoute
 
 
 def routes() -> list[BaseRoute]:
-    from booking.web import api, auth, checkout, door, orders, public, webhooks
+    from booking.web import admin, api, auth, checkout, door, orders, public, webhooks
 
     return [
         *public.routes,
@@ -15,5 +15,6 @@ def routes() -> list[BaseRoute]:
         *webhooks.routes,
         *auth.routes,
         *door.routes,
+        *admin.routes(),
         *api.routes,
     ]
