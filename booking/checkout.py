@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from booking.domain import orders, stripe_events
+from booking.domain import orders, refunds, stripe_events
 from booking.domain.errors import NotFound
 from booking.models import Order, OrderStatus
 from booking.payments import CheckoutSession, LineItem, PaymentError, Payments
@@ -168,29 +168,58 @@ async def sweep_lapsed(svc: Services, *, now: datetime | None = None) -> int:
     return done
 
 
-async def settle_refunds(svc: Services) -> int:
-    """Send refunds that are owed (e.g. paid after the seats had gone); returns how many."""
-    done = 0
-    for order in await svc.read(orders.refunds_due):
-        assert order.id is not None and order.stripe_payment_intent
-        try:
-            refund = await payments(svc).refund(
-                payment_intent=order.stripe_payment_intent,
-                amount=order.refund_due,
-                idempotency_key=f"refund:{order.reference}:{order.amount_refunded}",
-                metadata={"order_reference": order.reference},
-            )
-        except PaymentError as exc:
-            log.warning("refund for %s failed: %s", order.reference, exc)
-            continue
-        await svc.write(
-            orders.record_refund,
-            order_id=order.id,
+async def send_refund(svc: Services, refund: refunds.Outgoing) -> bool:
+    """Send one pending refund to Stripe with its own idempotency key; True once Stripe has
+    made it. A lost answer or an outage leaves it pending, to be sent again with the same
+    key (Stripe then answers with the refund it already made); a refusal for good marks it
+    failed, so it is never sent again."""
+    try:
+        made = await payments(svc).refund(
+            payment_intent=refund.payment_intent,
             amount=refund.amount,
-            refund_id=refund.id,
-            now=svc.now(),
+            idempotency_key=refund.idempotency_key,
+            metadata={
+                "order_reference": refund.order_reference,
+                "refund": str(refund.refund_id),
+                "reason": refund.reason[:500],
+            },
         )
-        done += 1
+    except PaymentError as exc:
+        log.warning("refund %s for %s failed: %s", refund.refund_id, refund.order_reference, exc)
+        if exc.code in refunds.PERMANENT_ERRORS:
+            await svc.write(
+                refunds.mark_failed,
+                refund_id=refund.refund_id,
+                error=f"{exc.code}: {exc}",
+                now=svc.now(),
+            )
+        return False
+    await svc.write(
+        refunds.mark_succeeded,
+        refund_id=refund.refund_id,
+        stripe_refund_id=made.id,
+        amount=made.amount,
+        now=svc.now(),
+    )
+    return True
+
+
+async def send_refunds_for(svc: Services, *, order_id: int) -> int:
+    """Send an order's pending refunds now (after the transaction that opened them)."""
+    sent = 0
+    for refund in await svc.read(refunds.outgoing, order_id=order_id):
+        sent += await send_refund(svc, refund)
+    return sent
+
+
+async def settle_refunds(svc: Services) -> int:
+    """The refunds job: send every pending refund (again), oldest first, after opening one
+    for any money owed from before refunds had rows. Returns how many Stripe made."""
+    for order_id in await svc.read(refunds.owed_without_refund):
+        await svc.write(refunds.open_owed, order_id=order_id, now=svc.now())
+    done = 0
+    for refund in await svc.read(refunds.outgoing):
+        done += await send_refund(svc, refund)
     return done
 
 

@@ -90,6 +90,8 @@ def load(session: Session, *, settings: Settings, now: datetime) -> Event:
         capacity=200,
         contact_email="events@onlondon.example",
         created_at=now - timedelta(days=7),
+        buyer_cancel_allowed=True,
+        buyer_cancel_cutoff_hours=48,
     )
     session.add(debate)
     session.flush()

@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from booking import checkout, mail
+from booking import bulk, checkout, mail
 from booking.payments import Payments
 from booking.settings import Settings
 from booking.web.services import Services
@@ -20,6 +20,7 @@ from booking.web.services import Services
 log = logging.getLogger("booking.jobs")
 SWEEP_SECONDS = 20.0
 MAIL_SECONDS = 3.0  # a buyer expects the confirmation within seconds of paying
+BULK_SECONDS = 5.0  # organisers watch a cancellation's progress on the event's page
 
 
 def make_payments(settings: Settings) -> Payments:
@@ -48,6 +49,7 @@ def jobs(services: Services) -> list[tuple[str, float, Callable[[], Awaitable[ob
         ("lapsed-holds", SWEEP_SECONDS, lambda: checkout.sweep_lapsed(services)),
         ("refunds", SWEEP_SECONDS, lambda: checkout.settle_refunds(services)),
         ("mail", MAIL_SECONDS, lambda: mail.deliver_pending(services)),
+        ("bulk-jobs", BULK_SECONDS, lambda: bulk.run_pending(services)),
     ]
 
 

@@ -249,6 +249,8 @@ class MailKind(StrEnum):
     CANCELLED = "cancelled"  # cancelled by the buyer, money returned
     SOLD_OUT_REFUND = "sold_out_refund"  # paid after the hold lapsed and the seats had gone
     SPEAKER_ANNOUNCED = "speaker_announced"  # a new speaker for an event the buyer booked
+    EVENT_CANCELLED = "event_cancelled"  # the organiser cancelled the event; money returned
+    INVITATION = "invitation"  # a link for a new back-office user to set a password
 
 
 class OutboxStatus(StrEnum):

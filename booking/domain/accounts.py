@@ -11,8 +11,9 @@ from pwdlib import PasswordHash
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from booking.domain import audit, outbox
 from booking.domain.errors import Conflict, InvalidInput, NotFound
-from booking.models import Invitation, LoginSession, Role, User
+from booking.models import Invitation, LoginSession, MailKind, Role, User
 
 _hasher = PasswordHash.recommended()
 _DUMMY_HASH = _hasher.hash("not a real password, only for equal timing")
@@ -117,7 +118,8 @@ def end_session(session: Session, *, token: str) -> None:
 def invite(
     session: Session, *, email: str, role: Role, invited_by: User | None, now: datetime
 ) -> tuple[Invitation, str]:
-    """An invitation and its one-time token. Raises InvalidInput or Conflict."""
+    """An invitation and its one-time token, with the email carrying the link queued in the
+    same transaction. Raises InvalidInput or Conflict."""
     email = normalise_email(email)
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise InvalidInput(
@@ -137,6 +139,28 @@ def invite(
         )
         session.add(invitation)
         session.flush()
+        outbox.queue(
+            session,
+            kind=MailKind.INVITATION,
+            recipient=email,
+            dedupe_key=f"invitation:{invitation.id}",
+            now=now,
+            data={
+                "token": token,
+                "role": str(role),
+                "invited_by": (invited_by.name or invited_by.email) if invited_by else "",
+                "days": INVITATION_DAYS,
+            },
+        )
+        audit.record(
+            session,
+            "user.invited",
+            subject_type="invitation",
+            subject_id=invitation.id,
+            actor=invited_by or "system",
+            now=now,
+            data={"email": email, "role": str(role)},
+        )
     return invitation, token
 
 

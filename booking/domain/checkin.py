@@ -1,35 +1,51 @@
 """Door check-in: admit a ticket once, say who admitted it when, undo, and sync offline scans.
 
-One admission per ticket is enforced by the database (a unique index on the ticket's
-admission that is not undone), so two devices scanning at the same instant cannot both win.
+One admission per ticket. The guard is the database's: on SQLite the write transaction holds
+the write lock (BEGIN IMMEDIATE) from its first statement, so admissions run one at a time;
+on PostgreSQL the ticket's row is locked (SELECT … FOR UPDATE) before its admissions are
+read. Behind both, a partial unique index allows one admission per ticket that is not undone,
+so a path that skipped the lock would still find the other device's admission.
+
+Every admission carries a nonce chosen by the device: the same request sent again (after a
+lost answer, or from the offline queue) gets the first answer and changes nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from booking.domain import audit, tickets
-from booking.models import (
-    CheckIn,
-    CheckInConflict,
-    Event,
-    Order,
-    Ticket,
-    TicketStatus,
-    TicketType,
-    User,
-)
+from booking.models import CheckIn, CheckInConflict, Event, Ticket, TicketStatus, TicketType, User
 
-NOT_VALID = {
-    TicketStatus.CANCELLED: "This ticket was cancelled or refunded.",
-    TicketStatus.RELEASED: "This ticket was never paid for.",
-    TicketStatus.HELD: "This ticket is not paid for yet.",
+ADMITTED = "admitted"
+ALREADY = "already_checked_in"
+NOT_VALID = "not_valid"
+CONFLICT = "conflict"  # an offline admission of a ticket that was already in
+
+MAX_TEXT = 100  # nonce and device, as stored
+OFFLINE_WINDOW = timedelta(hours=24)  # how far back an offline scan time is believed
+
+REASONS = {
+    "forged": "This is not a genuine ticket code.",
+    "unknown": "No ticket for this event has this code.",
+    "ambiguous": "More than one ticket starts with this reference. Type the whole code.",
+    "other_event": "This ticket is for another event",
+    "cancelled": "This ticket was cancelled or refunded.",
+    "not_paid": "This ticket has not been paid for.",
+    "nonce_reused": "This scan's nonce was already used for another admission.",
 }
+_STATUS_REASON = {
+    TicketStatus.CANCELLED: "cancelled",
+    TicketStatus.RELEASED: "not_paid",
+    TicketStatus.HELD: "not_paid",
+}
+_ALIASES = str.maketrans({"I": "1", "L": "1", "O": "0"})  # Crockford's look-alikes
 
 
 @dataclass(frozen=True)
@@ -42,14 +58,30 @@ class TicketFacts:
 
 @dataclass(frozen=True)
 class Outcome:
-    """admitted / already_checked_in / not_valid, with what staff need to see."""
+    """admitted / already_checked_in / not_valid, with what staff need to see.
+
+    For already_checked_in, `checked_in_at`, `by` and `device` describe the admission that
+    counts; `replay` is true when this answer repeats an earlier request with the same nonce.
+    """
 
     result: str
     message: str = ""
+    reason: str = ""
     ticket: TicketFacts | None = None
     checked_in_at: datetime | None = None
     by: str = ""
+    device: str = ""
     checkin_id: int | None = None
+    replay: bool = False
+
+
+def canonical(code: str) -> str:
+    """A typed or scanned code as stored: upper case, no spaces or dashes, O as 0, I/L as 1."""
+    return tickets.normalise(code).translate(_ALIASES)
+
+
+def _not_valid(reason: str, ticket: TicketFacts | None = None, message: str = "") -> Outcome:
+    return Outcome(NOT_VALID, message or REASONS[reason], reason, ticket)
 
 
 def _facts(ticket: Ticket, type_name: str) -> TicketFacts:
@@ -57,22 +89,65 @@ def _facts(ticket: Ticket, type_name: str) -> TicketFacts:
     return TicketFacts(ticket.code, ticket.attendee_name, type_name, tickets.reference(ticket.code))
 
 
-def find_ticket(session: Session, *, event_id: int, code: str) -> tuple[Ticket, str] | None:
-    """A ticket of this event by its full code or its 8-character reference."""
-    code = tickets.normalise(code)
-    if len(code) == tickets.CODE_LENGTH:
-        where = Ticket.code == code
-    elif len(code) == tickets.REFERENCE_LENGTH:
-        where = col(Ticket.code).startswith(code)
+def _code_filter(clean: str) -> Any:
+    if len(clean) == tickets.CODE_LENGTH:
+        return Ticket.code == clean
+    return col(Ticket.code).startswith(clean, autoescape=True)
+
+
+def _matches(session: Session, *, event_id: int, clean: str) -> list[tuple[Ticket, str]]:
+    """Tickets with this full code (of any event: the code is unique, and a ticket of another
+    event is then recognised as such) or, for a reference, this event's tickets starting
+    with it (at most two: one more than a match needs)."""
+    query = select(Ticket, TicketType.name).join(
+        TicketType, col(TicketType.id) == Ticket.ticket_type_id
+    )
+    if len(clean) == tickets.CODE_LENGTH:
+        query = query.where(Ticket.code == clean)
     else:
+        query = query.where(Ticket.event_id == event_id, _code_filter(clean)).limit(2)
+    return [(t, name) for t, name in session.exec(query).all()]
+
+
+def find_ticket(session: Session, *, event_id: int, code: str) -> tuple[Ticket, str] | None:
+    """A ticket of this event by its full code or its 8-character reference (None when no
+    ticket, or more than one, matches)."""
+    clean = canonical(code)
+    if len(clean) not in (tickets.CODE_LENGTH, tickets.REFERENCE_LENGTH):
         return None
-    row = session.exec(
-        select(Ticket, TicketType.name)
-        .join(TicketType)
-        .where(Ticket.event_id == event_id, where)
-        .limit(2)
-    ).all()
-    return (row[0][0], row[0][1]) if len(row) == 1 else None
+    here = [
+        m for m in _matches(session, event_id=event_id, clean=clean) if m[0].event_id == event_id
+    ]
+    return here[0] if len(here) == 1 else None
+
+
+def _other_event(session: Session, clean: str, found: list[tuple[Ticket, str]]) -> Event | None:
+    if found:
+        return session.get(Event, found[0][0].event_id)
+    if len(clean) == tickets.CODE_LENGTH:
+        return None
+    return session.exec(
+        select(Event).join(Ticket, col(Ticket.event_id) == Event.id).where(_code_filter(clean))
+    ).first()
+
+
+def _lock_ticket(session: Session, ticket: Ticket) -> str:
+    """Serialise admissions of this ticket; returns its status as of now.
+
+    SQLite: the transaction already holds the write lock (BEGIN IMMEDIATE); refuse to run
+    without it. PostgreSQL: lock the ticket's row, which also waits out a refund in flight.
+    """
+    conn = session.connection()
+    if not conn.get_execution_options().get("booking_locking", True):
+        return ticket.status  # the race tests' negative control
+    if conn.dialect.name == "sqlite":
+        if not conn.info.get("immediate"):
+            raise RuntimeError("check-in on SQLite needs a write session (BEGIN IMMEDIATE)")
+        return ticket.status
+    row = conn.execute(
+        text("SELECT status FROM ticket WHERE id = :id FOR UPDATE"), {"id": ticket.id}
+    ).one()
+    return str(row[0])
 
 
 def _active_checkin(session: Session, ticket_id: int) -> CheckIn | None:
@@ -81,15 +156,131 @@ def _active_checkin(session: Session, ticket_id: int) -> CheckIn | None:
     ).first()
 
 
-def _already(checkin: CheckIn, facts: TicketFacts) -> Outcome:
+def _already(checkin: CheckIn, facts: TicketFacts | None, *, replay: bool = False) -> Outcome:
     return Outcome(
-        "already_checked_in",
+        ALREADY,
         "Already checked in",
+        "",
         facts,
         checked_in_at=checkin.at,
         by=checkin.by_name,
+        device=checkin.device,
         checkin_id=checkin.id,
+        replay=replay,
     )
+
+
+def _admitted(checkin: CheckIn, facts: TicketFacts, *, replay: bool = False) -> Outcome:
+    return Outcome(
+        ADMITTED,
+        "Admitted",
+        "",
+        facts,
+        checked_in_at=checkin.at,
+        by=checkin.by_name,
+        device=checkin.device,
+        checkin_id=checkin.id,
+        replay=replay,
+    )
+
+
+def _replay(
+    session: Session, *, nonce: str, device: str, ticket: Ticket, facts: TicketFacts
+) -> Outcome | None:
+    """The answer already given to this nonce, if it was used before (None if not)."""
+    checkin = session.exec(select(CheckIn).where(CheckIn.nonce == nonce)).first()
+    if checkin is not None:
+        if checkin.ticket_id != ticket.id or checkin.device != device:
+            return _not_valid("nonce_reused")
+        return _admitted(checkin, facts, replay=True)
+    conflict = session.exec(select(CheckInConflict).where(CheckInConflict.nonce == nonce)).first()
+    if conflict is None:
+        return None
+    if conflict.ticket_id != ticket.id or conflict.device != device:
+        return _not_valid("nonce_reused")
+    first = session.get(CheckIn, conflict.first_checkin_id) if conflict.first_checkin_id else None
+    if first is None:
+        return Outcome(ALREADY, "Already checked in", "", facts, replay=True)
+    return _already(first, facts, replay=True)
+
+
+def _admit_in(
+    session: Session,
+    *,
+    event_id: int,
+    code: str,
+    nonce: str,
+    device: str,
+    by: User,
+    at: datetime,
+    now: datetime,
+    key: bytes,
+    offline: bool,
+) -> Outcome:
+    """One admission inside the caller's transaction (see `admit`)."""
+    clean = canonical(code)
+    if len(clean) == tickets.CODE_LENGTH and not tickets.verify(clean, key):
+        return _not_valid("forged")  # no database work for a forged or mistyped code
+    if len(clean) not in (tickets.CODE_LENGTH, tickets.REFERENCE_LENGTH):
+        return _not_valid("unknown")
+    nonce, device = nonce[:MAX_TEXT], device[:MAX_TEXT]
+    found = _matches(session, event_id=event_id, clean=clean)
+    here = [m for m in found if m[0].event_id == event_id]
+    if len(here) > 1:
+        return _not_valid("ambiguous")
+    if not here:
+        other = _other_event(session, clean, found)
+        if other is not None:
+            return _not_valid("other_event", message=f"This ticket is for {other.title}.")
+        return _not_valid("unknown")
+    ticket, type_name = here[0]
+    assert ticket.id is not None
+    facts = _facts(ticket, type_name)
+    status = _lock_ticket(session, ticket)
+    # After the lock, so that a retry racing its own original sees the original.
+    earlier = _replay(session, nonce=nonce, device=device, ticket=ticket, facts=facts)
+    if earlier is not None:
+        return earlier
+    if status != TicketStatus.VALID:
+        return _not_valid(_STATUS_REASON.get(status, "cancelled"), facts)
+    existing = _active_checkin(session, ticket.id)
+    if existing is not None:
+        return _already(existing, facts)
+    checkin = CheckIn(
+        ticket_id=ticket.id,
+        event_id=event_id,
+        at=at,
+        by_user_id=by.id,
+        by_name=by.name or by.email,
+        device=device,
+        nonce=nonce,
+        offline=offline,
+    )
+    try:
+        with session.begin_nested():
+            session.add(checkin)
+    except IntegrityError:
+        # Only reached without the lock: another request won. Its nonce may be ours (a
+        # retry racing the original); otherwise it is another device's admission.
+        earlier = _replay(session, nonce=nonce, device=device, ticket=ticket, facts=facts)
+        if earlier is not None:
+            return earlier
+        winner = _active_checkin(session, ticket.id)
+        if winner is None:
+            raise
+        return _already(winner, facts)
+    audit.record(
+        session,
+        "ticket.admitted",
+        subject_type="ticket",
+        subject_id=ticket.id,
+        actor=by,
+        now=now,
+        event_id=event_id,
+        order_id=ticket.order_id,
+        data={"device": device, "offline": offline, "at": at.isoformat()},
+    )
+    return _admitted(checkin, facts)
 
 
 def admit(
@@ -103,296 +294,214 @@ def admit(
     now: datetime,
     key: bytes,
 ) -> Outcome:
-    """Admit the ticket with this code once. A retried request (same nonce) gets the same
-    answer; a forged or mistyped code is refused without a database lookup."""
-    clean = tickets.normalise(code)
-    if len(clean) == tickets.CODE_LENGTH and not tickets.verify(clean, key):
-        return Outcome("not_valid", "This is not a genuine ticket code.")
-    found = find_ticket(session, event_id=event_id, code=clean)
-    if found is None:
-        return Outcome("not_valid", "No ticket for this event has this code.")
-    ticket, type_name = found
-    facts = _facts(ticket, type_name)
-    if ticket.status != TicketStatus.VALID:
-        return Outcome("not_valid", NOT_VALID.get(ticket.status, "Not valid"), facts)
-    assert ticket.id is not None
-    previous = session.exec(select(CheckIn).where(CheckIn.nonce == nonce)).first()
-    if previous is not None:  # the same request again (a retry after a lost answer)
-        if previous.ticket_id == ticket.id and previous.undone_at is None:
-            return Outcome(
-                "admitted", "Admitted", facts, previous.at, previous.by_name, previous.id
-            )
-        return Outcome("not_valid", "This scan was already used for another ticket.")
-    existing = _active_checkin(session, ticket.id)
-    if existing is not None:
-        return _already(existing, facts)
-    checkin = CheckIn(
-        ticket_id=ticket.id,
-        event_id=event_id,
-        at=now,
-        by_user_id=by.id,
-        by_name=by.name or by.email,
-        device=device[:100],
-        nonce=nonce[:100],
-    )
-    try:
-        with session.begin_nested():
-            session.add(checkin)
-            session.flush()
-    except IntegrityError:
-        # Another device admitted it a moment ago: report theirs.
-        winner = _active_checkin(session, ticket.id)
-        session.commit()
-        if winner is None:
-            return Outcome("not_valid", "Try again")
-        return _already(winner, facts)
-    audit.record(
-        session,
-        "ticket.admitted",
-        subject_type="ticket",
-        subject_id=ticket.id,
-        actor=by,
-        now=now,
-        event_id=event_id,
-        order_id=ticket.order_id,
-        data={"device": device[:100]},
-    )
-    session.commit()
-    return Outcome("admitted", "Admitted", facts, checkin.at, checkin.by_name, checkin.id)
+    """Admit the ticket with this code (full code or 8-character reference), once.
 
-
-def undo(session: Session, *, event_id: int, code: str, by: User, now: datetime) -> bool:
-    """Undo the ticket's admission (a mistaken scan). False if it was not admitted."""
-    found = find_ticket(session, event_id=event_id, code=code)
-    if found is None:
-        return False
-    ticket, _ = found
-    assert ticket.id is not None
-    checkin = _active_checkin(session, ticket.id)
-    if checkin is None:
-        return False
-    checkin.undone_at = now
-    checkin.undone_by = by.id
-    session.add(checkin)
-    audit.record(
-        session,
-        "ticket.admission_undone",
-        subject_type="ticket",
-        subject_id=ticket.id,
-        actor=by,
-        now=now,
-        event_id=event_id,
-        order_id=ticket.order_id,
-    )
-    session.commit()
-    return True
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    nonce: str
-    result: str  # "admitted", "duplicate" (already synced), "conflict", "not_valid"
-    message: str = ""
-
-
-def sync_offline(
-    session: Session,
-    *,
-    event_id: int,
-    admissions: list[dict[str, str]],
-    device: str,
-    by: User,
-    now: datetime,
-    key: bytes,
-) -> list[SyncResult]:
-    """Record admissions a device made offline. Idempotent per nonce; a ticket another
-    device admitted first is recorded as a conflict for organisers to see."""
-    results = []
-    for item in admissions:
-        nonce = str(item.get("nonce", ""))[:100]
-        code = str(item.get("code", ""))
-        try:
-            at = datetime.fromisoformat(str(item.get("at", "")).replace("Z", "+00:00"))
-        except ValueError:
-            at = now
-        if at.tzinfo is None or at > now:
-            at = now
-        if not nonce:
-            results.append(SyncResult(nonce, "not_valid", "Missing nonce"))
-            continue
-        if session.exec(select(CheckInConflict).where(CheckInConflict.nonce == nonce)).first():
-            results.append(SyncResult(nonce, "conflict", "Admitted on another device first"))
-            continue
-        outcome = admit(
+    Returns admitted, already_checked_in (with when, by whom, on which device) or not_valid
+    (with a reason code). A forged or mistyped full code is refused without a database
+    lookup. A request repeated with the same nonce and device gets the first answer again.
+    Needs a write session (`Database.write_session()`).
+    """
+    with session.begin():
+        return _admit_in(
             session,
             event_id=event_id,
             code=code,
             nonce=nonce,
             device=device,
             by=by,
-            now=at,
+            at=now,
+            now=now,
             key=key,
+            offline=False,
         )
-        if outcome.result == "admitted":
-            results.append(SyncResult(nonce, "admitted"))
-        elif outcome.result == "already_checked_in":
-            found = find_ticket(session, event_id=event_id, code=code)
-            assert found is not None and found[0].id is not None
-            try:
-                with session.begin_nested():
-                    session.add(
-                        CheckInConflict(
-                            ticket_id=found[0].id,
-                            event_id=event_id,
-                            nonce=nonce,
-                            device=device[:100],
-                            at=at,
-                            by_user_id=by.id,
-                            first_checkin_id=outcome.checkin_id,
-                            recorded_at=now,
-                        )
-                    )
-                    session.flush()
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-            results.append(SyncResult(nonce, "conflict", "Admitted on another device first"))
-        else:
-            results.append(SyncResult(nonce, "not_valid", outcome.message))
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    ok: bool
+    message: str
+    ticket: TicketFacts | None = None
+    checkin_id: int | None = None
+
+
+def undo(
+    session: Session,
+    *,
+    event_id: int,
+    code: str,
+    by: User,
+    now: datetime,
+    checkin_id: int | None = None,
+) -> UndoResult:
+    """Undo the ticket's admission (a mistaken scan). With `checkin_id`, only that admission,
+    so a late undo cannot cancel someone else's newer admission of the same ticket."""
+    with session.begin():
+        found = find_ticket(session, event_id=event_id, code=code)
+        if found is None:
+            return UndoResult(False, REASONS["unknown"])
+        ticket, type_name = found
+        facts = _facts(ticket, type_name)
+        active = _active_checkin(session, ticket.id or 0)
+        if active is None or (checkin_id is not None and active.id != checkin_id):
+            return UndoResult(False, "This ticket's admission was already undone.", facts)
+        done = session.execute(
+            update(CheckIn)
+            .where(col(CheckIn.id) == active.id, col(CheckIn.undone_at).is_(None))
+            .values(undone_at=now, undone_by=by.id)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            return UndoResult(False, "This ticket's admission was already undone.", facts)
+        audit.record(
+            session,
+            "ticket.admission_undone",
+            subject_type="ticket",
+            subject_id=ticket.id,
+            actor=by,
+            now=now,
+            event_id=event_id,
+            order_id=ticket.order_id,
+            data={"checkin_id": active.id},
+        )
+        return UndoResult(
+            True, f"Admission of {facts.name or facts.reference} undone", facts, active.id
+        )
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """One queued admission's fate: admitted, conflict (the ticket was already in: recorded
+    as admitted twice) or not_valid (with a reason)."""
+
+    nonce: str
+    result: str
+    reason: str = ""
+    message: str = ""
+    code: str = ""
+    first_at: datetime | None = None
+    first_by: str = ""
+    first_device: str = ""
+
+
+def _scan_time(raw: object, now: datetime) -> datetime:
+    """When the device says it admitted the ticket; believed within the last day only."""
+    try:
+        at = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        return now
+    if at.tzinfo is None or at > now or at < now - OFFLINE_WINDOW:
+        return now
+    return at
+
+
+def _record_conflict(
+    session: Session,
+    *,
+    outcome: Outcome,
+    event_id: int,
+    nonce: str,
+    device: str,
+    by: User,
+    at: datetime,
+    now: datetime,
+) -> None:
+    assert outcome.ticket is not None
+    ticket = session.exec(select(Ticket).where(Ticket.code == outcome.ticket.code)).one()
+    try:
+        with session.begin_nested():
+            session.add(
+                CheckInConflict(
+                    ticket_id=ticket.id,
+                    event_id=event_id,
+                    nonce=nonce,
+                    device=device,
+                    at=at,
+                    by_user_id=by.id,
+                    first_checkin_id=outcome.checkin_id,
+                    recorded_at=now,
+                )
+            )
+    except IntegrityError:
+        return  # the same queued admission, synced by a concurrent retry
+    audit.record(
+        session,
+        "ticket.admitted_twice",
+        subject_type="ticket",
+        subject_id=ticket.id,
+        actor=by,
+        now=now,
+        event_id=event_id,
+        order_id=ticket.order_id,
+        data={"device": device, "at": at.isoformat(), "first_checkin_id": outcome.checkin_id},
+    )
+
+
+def sync_offline(
+    session: Session,
+    *,
+    event_id: int,
+    admissions: list[dict[str, Any]],
+    device: str,
+    by: User,
+    now: datetime,
+    key: bytes,
+) -> list[SyncResult]:
+    """Record admissions a device made while offline, each {code, nonce, at}, each in its
+    own transaction. Idempotent per device and nonce: a retried batch changes nothing and
+    gets the same results. A ticket already admitted elsewhere is recorded as a
+    CheckInConflict (admitted twice) and reported as a conflict."""
+    device = device[:MAX_TEXT]
+    results = []
+    for item in admissions:
+        nonce = str(item.get("nonce") or "")[:MAX_TEXT]
+        code = str(item.get("code") or "")[:MAX_TEXT]
+        if not nonce or not code:
+            results.append(SyncResult(nonce, NOT_VALID, "invalid", "Send a code and a nonce"))
+            continue
+        at = _scan_time(item.get("at"), now)
+        with session.begin():
+            outcome = _admit_in(
+                session,
+                event_id=event_id,
+                code=code,
+                nonce=nonce,
+                device=device,
+                by=by,
+                at=at,
+                now=now,
+                key=key,
+                offline=True,
+            )
+            if outcome.result == ALREADY and not outcome.replay:
+                _record_conflict(
+                    session,
+                    outcome=outcome,
+                    event_id=event_id,
+                    nonce=nonce,
+                    device=device,
+                    by=by,
+                    at=at,
+                    now=now,
+                )
+        results.append(_sync_result(nonce, outcome))
     return results
 
 
-@dataclass(frozen=True)
-class TypeCount:
-    name: str
-    admitted: int
-    expected: int
-
-
-@dataclass(frozen=True)
-class Counts:
-    admitted: int
-    expected: int
-    by_type: list[TypeCount]
-    conflicts: int
-
-
-def counts(session: Session, *, event_id: int) -> Counts:
-    """Admitted against expected (valid tickets), per ticket type."""
-    expected = dict(
-        session.exec(  # type: ignore[call-overload]
-            select(Ticket.ticket_type_id, func.count())
-            .where(Ticket.event_id == event_id, Ticket.status == TicketStatus.VALID)
-            .group_by(Ticket.ticket_type_id)
-        ).all()
-    )
-    admitted = dict(
-        session.exec(  # type: ignore[call-overload]
-            select(Ticket.ticket_type_id, func.count())
-            .join(CheckIn, CheckIn.ticket_id == Ticket.id)
-            .where(
-                CheckIn.event_id == event_id,
-                col(CheckIn.undone_at).is_(None),
-                Ticket.status == TicketStatus.VALID,
-            )
-            .group_by(Ticket.ticket_type_id)
-        ).all()
-    )
-    types = session.exec(
-        select(TicketType).where(TicketType.event_id == event_id).order_by(col(TicketType.position))
-    ).all()
-    conflicts = session.exec(
-        select(func.count())
-        .select_from(CheckInConflict)
-        .where(CheckInConflict.event_id == event_id)
-    ).one()
-    by_type = [
-        TypeCount(t.name, admitted.get(t.id, 0), expected.get(t.id, 0))
-        for t in types
-        if expected.get(t.id, 0)
-    ]
-    return Counts(sum(admitted.values()), sum(expected.values()), by_type, int(conflicts))
-
-
-@dataclass(frozen=True)
-class Attendee:
-    code: str
-    name: str
-    type: str
-    reference: str
-    order_reference: str
-    status: str
-    checked_in_at: datetime | None
-
-
-def search(session: Session, *, event_id: int, query: str, limit: int = 20) -> list[Attendee]:
-    """Attendees by name, buyer email, order reference or ticket reference."""
-    q = query.strip()
-    if len(q) < 2:
-        return []
-    like = f"%{q.lower()}%"
-    ref = tickets.normalise(q)
-    rows = session.exec(
-        select(Ticket, TicketType.name, Order.reference, CheckIn.at)
-        .join(TicketType, TicketType.id == Ticket.ticket_type_id)
-        .join(Order, Order.id == Ticket.order_id)
-        .join(
-            CheckIn,
-            (CheckIn.ticket_id == Ticket.id) & col(CheckIn.undone_at).is_(None),
-            isouter=True,
+def _sync_result(nonce: str, outcome: Outcome) -> SyncResult:
+    code = outcome.ticket.code if outcome.ticket else ""
+    if outcome.result == ADMITTED:
+        return SyncResult(nonce, ADMITTED, code=code)
+    if outcome.result == ALREADY:
+        return SyncResult(
+            nonce,
+            CONFLICT,
+            "admitted_twice",
+            "Also admitted on another device",
+            code,
+            outcome.checked_in_at,
+            outcome.by,
+            outcome.device,
         )
-        .where(
-            Ticket.event_id == event_id,
-            col(Ticket.code).is_not(None),
-            or_(
-                func.lower(Ticket.attendee_name).like(like),
-                func.lower(Order.buyer_email).like(like),
-                func.lower(Order.buyer_name).like(like),
-                func.replace(Order.reference, "-", "") == ref,
-                col(Ticket.code).startswith(ref) if len(ref) >= 4 else False,
-            ),
-        )
-        .order_by(col(Ticket.attendee_name))
-        .limit(limit)
-    ).all()
-    return [
-        Attendee(
-            t.code or "",
-            t.attendee_name,
-            type_name,
-            tickets.reference(t.code or ""),
-            order_ref,
-            t.status,
-            at,
-        )
-        for t, type_name, order_ref, at in rows
-    ]
-
-
-def ticket_list(session: Session, *, event_id: int) -> dict[str, dict[str, object]]:
-    """Every issued ticket of the event for a device's offline list: code -> facts."""
-    rows = session.exec(
-        select(Ticket, TicketType.name, CheckIn.at, CheckIn.by_name)
-        .join(TicketType, TicketType.id == Ticket.ticket_type_id)
-        .join(
-            CheckIn,
-            (CheckIn.ticket_id == Ticket.id) & col(CheckIn.undone_at).is_(None),
-            isouter=True,
-        )
-        .where(Ticket.event_id == event_id, col(Ticket.code).is_not(None))
-    ).all()
-    return {
-        t.code: {
-            "name": t.attendee_name,
-            "type": type_name,
-            "ref": tickets.reference(t.code),
-            "status": t.status,
-            "checked_in_at": at.isoformat() if at else None,
-            "by": by or "",
-        }
-        for t, type_name, at, by in rows
-        if t.code
-    }
+    return SyncResult(nonce, NOT_VALID, outcome.reason, outcome.message, code)
 
 
 def event_for_door(session: Session, *, slug: str) -> Event | None:

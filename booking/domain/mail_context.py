@@ -10,6 +10,7 @@ from booking.domain.catalogue import Lineup
 from booking.domain.errors import NotFound
 from booking.domain.order_changes import TicketLine, numbered_tickets
 from booking.models import (
+    Announcement,
     Event,
     EventOrganiser,
     EventSpeaker,
@@ -38,6 +39,7 @@ class MailContext:
     lines: list[OrderLine]
     tickets: list[TicketLine]  # the valid ones
     speaker: Speaker | None = None  # the one announced, for SPEAKER_ANNOUNCED
+    announcement: Announcement | None = None  # its subject and the organiser's note
 
     @property
     def stale(self) -> str:
@@ -61,8 +63,19 @@ def load(session: Session, *, outbox_id: int) -> MailContext:
     order = session.get(Order, row.order_id)
     if order is None:
         raise NotFound("No order for this email")
+    announcement_id = (row.data or {}).get("announcement_id")
+    announcement = (
+        session.get(Announcement, announcement_id) if isinstance(announcement_id, int) else None
+    )
+    return build(session, row=row, order=order, announcement=announcement)
+
+
+def build(
+    session: Session, *, row: MailOutbox, order: Order, announcement: Announcement | None = None
+) -> MailContext:
+    """Everything `row`'s email shows about `order` (which may be unsaved, for a preview)."""
     event = session.get(Event, order.event_id)
-    assert event is not None and event.id is not None and order.id is not None
+    assert event is not None and event.id is not None
     venue = session.get(Venue, event.venue_id) if event.venue_id else None
     organisers = list(
         session.exec(
@@ -86,6 +99,11 @@ def load(session: Session, *, outbox_id: int) -> MailContext:
     ]
     speaker_id = (row.data or {}).get("speaker_id")
     speaker = session.get(Speaker, speaker_id) if isinstance(speaker_id, int) else None
+    lines: list[OrderLine] = []
+    tickets: list[TicketLine] = []
+    if order.id is not None:
+        lines = list(session.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all())
+        tickets = [t for t in numbered_tickets(session, order_id=order.id) if t.valid]
     return MailContext(
         row=row,
         order=order,
@@ -93,7 +111,8 @@ def load(session: Session, *, outbox_id: int) -> MailContext:
         venue=venue,
         organisers=organisers,
         speakers=speakers,
-        lines=list(session.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()),
-        tickets=[t for t in numbered_tickets(session, order_id=order.id) if t.valid],
+        lines=lines,
+        tickets=tickets,
         speaker=speaker,
+        announcement=announcement,
     )

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from booking import ratelimit
-from booking.domain import orders, outbox
+from booking.domain import audit, orders, outbox, refunds
 from booking.domain.errors import Conflict, InvalidInput, NotFound
 from booking.models import (
     Event,
@@ -26,6 +26,7 @@ from booking.models import (
     OrderHistory,
     OrderLine,
     OrderStatus,
+    Refund,
     Ticket,
     TicketStatus,
     TicketType,
@@ -150,6 +151,31 @@ def clean_name(raw: str) -> tuple[str, dict[str, str]]:
     return name, {}
 
 
+def rename_in(
+    session: Session, *, order: Order, event: Event, line: TicketLine, name: str, now: datetime
+) -> str:
+    """Put an already cleaned `name` on a valid ticket, in the caller's transaction; returns
+    the name it had. The code stays the same. Raises NotChangeable (unpaid, or finished)."""
+    if order.status != OrderStatus.PAID:
+        raise NotChangeable("Names can only be changed on a paid order")
+    if (event.ends_at or event.starts_at + timedelta(hours=3)) <= now:
+        raise NotChangeable("This event has finished, so names can no longer be changed")
+    t = line.ticket
+    before = t.attendee_name
+    if before != name:
+        t.attendee_name = name
+        session.add(t)
+        session.add(
+            OrderHistory(
+                order_id=order.id,  # type: ignore[arg-type]
+                status=order.status,
+                note=f"name changed on ticket {line.number}",
+                at=now,
+            )
+        )
+    return before
+
+
 def rename_ticket(session: Session, *, token: str, number: int, name: str, now: datetime) -> Ticket:
     """Put a new attendee name on a valid ticket; the code stays the same.
 
@@ -163,23 +189,8 @@ def rename_ticket(session: Session, *, token: str, number: int, name: str, now: 
         order = session.get(Order, line.ticket.order_id)
         event = session.get(Event, line.ticket.event_id)
         assert order is not None and event is not None
-        if order.status != OrderStatus.PAID:
-            raise NotChangeable("Names can only be changed on a paid order")
-        if (event.ends_at or event.starts_at + timedelta(hours=3)) <= now:
-            raise NotChangeable("This event has finished, so names can no longer be changed")
-        t = line.ticket
-        if t.attendee_name != cleaned:
-            t.attendee_name = cleaned
-            session.add(t)
-            session.add(
-                OrderHistory(
-                    order_id=order.id,  # type: ignore[arg-type]
-                    status=order.status,
-                    note=f"name changed on ticket {number}",
-                    at=now,
-                )
-            )
-    return t
+        rename_in(session, order=order, event=event, line=line, name=cleaned, now=now)
+    return line.ticket
 
 
 def request_resend(session: Session, *, token: str, now: datetime) -> Order:
@@ -203,9 +214,43 @@ def request_resend(session: Session, *, token: str, now: datetime) -> Order:
     return order
 
 
+def cancel_in(
+    session: Session,
+    *,
+    order: Order,
+    reason_code: str,
+    note: str,
+    refund: Refund | None,
+    now: datetime,
+) -> bool:
+    """Cancel a paid order in the caller's transaction: it and its valid tickets become
+    cancelled (the tickets tied to `refund`), so the seats are back on sale at once.
+
+    False, changing nothing, if the order was no longer paid.
+    """
+    assert order.id is not None
+    changed = session.execute(
+        update(Order)
+        .where(col(Order.id) == order.id, col(Order.status) == OrderStatus.PAID)
+        .values(status=OrderStatus.CANCELLED, status_reason=reason_code)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    session.execute(
+        update(Ticket)
+        .where(col(Ticket.order_id) == order.id, col(Ticket.status) == TicketStatus.VALID)
+        .values(status=TicketStatus.CANCELLED, refund_id=refund.id if refund else None)
+    )
+    session.add(OrderHistory(order_id=order.id, status=OrderStatus.CANCELLED, note=note, at=now))
+    session.flush()
+    session.refresh(order)
+    return True
+
+
 def cancel_by_buyer(session: Session, *, token: str, now: datetime) -> Order:
     """Cancel a paid order at its buyer's request: tickets stop working, seats are released,
-    the refund is recorded as due and the cancellation email queued, in one transaction.
+    a refund of what was paid is opened (booking.domain.refunds) and the cancellation email
+    queued, in one transaction; the refund is sent to Stripe after it.
 
     Raises NotFound or CancelNotAllowed (not allowed, past the cut-off, already cancelled).
     """
@@ -217,32 +262,34 @@ def cancel_by_buyer(session: Session, *, token: str, now: datetime) -> Order:
         policy = cancel_policy(order, event, now=now)
         if not policy.allowed:
             raise CancelNotAllowed(_refusal(policy))
-        owed = order.total - order.amount_refunded if order.stripe_payment_intent else 0
-        changed = session.execute(
-            update(Order)
-            .where(col(Order.id) == order.id, col(Order.status) == OrderStatus.PAID)
-            .values(
-                status=OrderStatus.CANCELLED,
-                status_reason="buyer_cancelled",
-                refund_due=max(0, owed),
-            )
+        refunds.lock_order(session, order.id)
+        refund = refunds.open_in(
+            session, order=order, amount=order.total, reason="Cancelled by the buyer", now=now
         )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
+        cancelled = cancel_in(
+            session,
+            order=order,
+            reason_code="buyer_cancelled",
+            note="cancelled by the buyer",
+            refund=refund,
+            now=now,
+        )
+        if not cancelled:
             raise CancelNotAllowed("This order has already been cancelled")
-        session.execute(
-            update(Ticket)
-            .where(col(Ticket.order_id) == order.id, col(Ticket.status) == TicketStatus.VALID)
-            .values(status=TicketStatus.CANCELLED)
+        audit.record(
+            session,
+            "order.cancelled",
+            subject_type="order",
+            subject_id=order.id,
+            actor="buyer",
+            now=now,
+            event_id=order.event_id,
+            order_id=order.id,
+            data={
+                "status": {"before": OrderStatus.PAID, "after": OrderStatus.CANCELLED},
+                "refund": {"id": refund.id, "amount": refund.amount} if refund else None,
+            },
         )
-        session.add(
-            OrderHistory(
-                order_id=order.id,
-                status=OrderStatus.CANCELLED,
-                note="cancelled by the buyer",
-                at=now,
-            )
-        )
-        session.refresh(order)
         outbox.queue_for_order(session, order=order, kind=MailKind.CANCELLED, now=now)
     return order
 
@@ -253,29 +300,3 @@ def _refusal(policy: CancelPolicy) -> str:
         "event_cancelled": "The event has been cancelled, so every order will be refunded",
         "past_cutoff": "It is too late to cancel this order online",
     }.get(policy.reason, "This order cannot be cancelled online")
-
-
-def record_cancel_refund(
-    session: Session, *, order_id: int, amount: int, refund_id: str, now: datetime
-) -> None:
-    """Note the refund sent for a buyer's cancellation, once per refund id.
-
-    Stripe's charge.refunded webhook may have recorded the same money first (it sets the
-    total refunded), so the amount refunded is capped at the order's total.
-    """
-    with session.begin():
-        order = session.get(Order, order_id)
-        if order is None:
-            return
-        note = f"refund {refund_id}"
-        seen = session.exec(
-            select(OrderHistory).where(OrderHistory.order_id == order_id, OrderHistory.note == note)
-        ).first()
-        if seen:
-            return
-        order.amount_refunded = min(order.total, order.amount_refunded + amount)
-        order.refund_due = max(
-            0, min(order.refund_due - amount, order.total - order.amount_refunded)
-        )
-        session.add(order)
-        session.add(OrderHistory(order_id=order_id, status=order.status, note=note, at=now))

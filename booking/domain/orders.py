@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from booking.db import lock
-from booking.domain import outbox, tickets
+from booking.domain import access_codes, audit, outbox, refunds, tickets
 from booking.domain.catalogue import SaleState, sale_state
 from booking.domain.errors import (
     BookingError,
@@ -108,14 +108,26 @@ def parse_quantities(raw: dict[int, str]) -> tuple[dict[int, int], dict[str, str
     return quantities, errors
 
 
+@dataclass(frozen=True)
+class Attribution:
+    """Where an order came from, and the access or discount code the buyer gave."""
+
+    promo_link_id: int | None = None
+    source: str = ""
+    code: str = ""
+
+
 def quantity_errors(
-    types: Mapping[int | None, TicketType], quantities: dict[int, int]
+    types: Mapping[int | None, TicketType],
+    quantities: dict[int, int],
+    *,
+    unlocked: set[int | None] | None = None,
 ) -> dict[str, str]:
-    """Unknown or hidden ticket types, and quantities over the per-order maximum."""
+    """Unknown or hidden (and not unlocked) ticket types, and quantities over the maximum."""
     errors: dict[str, str] = {}
     for type_id, qty in quantities.items():
         tt = types.get(type_id)
-        if tt is None or not tt.visible:
+        if tt is None or not (tt.visible or type_id in (unlocked or set())):
             errors["quantity"] = "Select tickets from the list"
         elif qty > tt.max_per_order:
             errors[f"qty-{type_id}"] = (
@@ -137,12 +149,16 @@ def reserve(
     buyer: Buyer,
     now: datetime,
     hold: timedelta,
+    attribution: Attribution | None = None,
 ) -> Order:
     """Hold seats and create a pending order in one transaction.
 
-    Raises InvalidInput (nothing chosen, over the per-order max), SoldOut (more than remain),
+    `attribution` carries the promo link, the traffic source and an access code, whose
+    discount is applied here, from the database's prices. Raises InvalidInput (nothing
+    chosen, over the per-order max, a wrong code), SoldOut (more than remain), CodeUsedUp,
     SalesClosed or EventCancelled. Nothing is written when it raises.
     """
+    came = attribution or Attribution()
     if not quantities:
         raise InvalidInput({"quantity": "Select how many tickets you want"})
     with session.begin():
@@ -155,7 +171,13 @@ def reserve(
             t.id: t
             for t in session.exec(select(TicketType).where(TicketType.event_id == event_id)).all()
         }
-        errors = quantity_errors(types, quantities)
+        code = (
+            access_codes.find(session, event_id=event_id, code=came.code, now=now)
+            if came.code
+            else None
+        )
+        unlocked = {code.unlocks_ticket_type_id} if code and code.unlocks_ticket_type_id else set()
+        errors = quantity_errors(types, quantities, unlocked=unlocked)
         if errors:
             raise InvalidInput(errors)
         lock(session, event_id)
@@ -179,8 +201,15 @@ def reserve(
                 "This event has sold out" if left == 0 else f"Only {left} tickets are left",
                 field="quantity",
             )
-        total = sum(types[t].price * q for t, q in quantities.items())
+        if code is not None:
+            access_codes.check_uses(session, code=code, wanted=room_wanted, now=now)
+        prices = {t: access_codes.price(types[t].price, code) for t in quantities}
+        total = sum(prices[t] * q for t, q in quantities.items())
         order = Order(
+            promo_link_id=came.promo_link_id,
+            access_code_id=code.id if code else None,
+            discount_total=sum((types[t].price - prices[t]) * q for t, q in quantities.items()),
+            source=came.source[:200],
             event_id=event_id,
             reference=tickets.new_order_reference(),
             token=tickets.new_token(),
@@ -201,7 +230,7 @@ def reserve(
                     order_id=order.id,
                     ticket_type_id=type_id,
                     quantity=qty,
-                    unit_price=tt.price,
+                    unit_price=prices[type_id],
                     name=tt.name,
                 )
             )
@@ -212,7 +241,7 @@ def reserve(
                         event_id=event_id,
                         ticket_type_id=type_id,
                         attendee_name=buyer.name,
-                        price=tt.price,
+                        price=prices[type_id],
                     )
                 )
         _history(
@@ -290,7 +319,13 @@ def fulfil_in(
         order.status = OrderStatus.REFUNDED
         order.status_reason = "sold_out"
         order.stripe_payment_intent = checkout.payment_intent
-        order.refund_due = order.total - order.amount_refunded
+        refunds.open_in(
+            session,
+            order=order,
+            amount=order.total - order.amount_refunded,
+            reason="Paid after the hold lapsed and the seats had gone",
+            now=now,
+        )
         _set_tickets(session, order.id, TicketStatus.RELEASED, only={TicketStatus.HELD})
         session.add(order)
         _history(
@@ -408,50 +443,40 @@ def by_payment_intent(session: Session, *, payment_intent: str) -> Order | None:
     return session.exec(select(Order).where(Order.stripe_payment_intent == payment_intent)).first()
 
 
-def refunds_due(session: Session, *, limit: int = 50) -> list[Order]:
-    return list(
-        session.exec(
-            select(Order)
-            .where(col(Order.refund_due) > 0, col(Order.stripe_payment_intent).is_not(None))
-            .limit(limit)
-        ).all()
-    )
-
-
-def record_refund(
-    session: Session, *, order_id: int, amount: int, refund_id: str, now: datetime
-) -> None:
-    """Note money returned through Stripe (idempotent per refund id via the history note)."""
-    with session.begin():
-        order = session.get(Order, order_id)
-        if order is None:
-            return
-        note = f"refund {refund_id}"
-        seen = session.exec(
-            select(OrderHistory).where(OrderHistory.order_id == order_id, OrderHistory.note == note)
-        ).first()
-        if seen:
-            return
-        order.amount_refunded += amount
-        order.refund_due = max(0, order.refund_due - amount)
-        session.add(order)
-        _history(session, order, order.status, note, now)
-
-
 def record_charge_refunded(
     session: Session, *, payment_intent: str, amount_refunded: int, now: datetime
 ) -> Order | None:
-    """Stripe says this much of the payment has been refunded (e.g. from its dashboard)."""
+    """Stripe says the charge has had `amount_refunded` back in all (charge.refunded).
+
+    That total may include refunds this app sent and ones made in Stripe's dashboard; it
+    only ever raises the order's derived amount refunded (see booking.domain.refunds), so a
+    refund is counted once whichever is recorded first. Fully refunded paid orders become
+    REFUNDED and their tickets stop working.
+    """
     with session.begin():
-        order = by_payment_intent(session, payment_intent=payment_intent)
-        if order is None or amount_refunded <= order.amount_refunded:
+        found = by_payment_intent(session, payment_intent=payment_intent)
+        order = refunds.lock_order(session, found.id) if found and found.id else None
+        if order is None:
+            return None
+        assert order.id is not None
+        before = order.amount_refunded
+        refunds.sync_in(session, order=order, reported=amount_refunded)
+        if order.amount_refunded == before:
             return order
-        order.amount_refunded = amount_refunded
-        order.refund_due = max(0, order.total - amount_refunded) if order.refund_due else 0
-        if amount_refunded >= order.total and order.status == OrderStatus.PAID:
+        audit.record(
+            session,
+            "order.refund_reported",
+            subject_type="order",
+            subject_id=order.id,
+            actor="stripe",
+            now=now,
+            event_id=order.event_id,
+            order_id=order.id,
+            data={"amount_refunded": {"before": before, "after": order.amount_refunded}},
+        )
+        if order.amount_refunded >= order.total and order.status == OrderStatus.PAID:
             order.status = OrderStatus.REFUNDED
             order.status_reason = "refunded_in_stripe"
-            assert order.id is not None
             _set_tickets(session, order.id, TicketStatus.CANCELLED, only={TicketStatus.VALID})
             _history(session, order, OrderStatus.REFUNDED, "refunded in Stripe", now)
             outbox.queue_for_order(session, order=order, kind=MailKind.REFUNDED, now=now)

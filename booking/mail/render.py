@@ -20,7 +20,7 @@ from booking.domain import order_changes
 from booking.domain.mail_context import TICKET_KINDS, MailContext
 from booking.domain.tickets import grouped, reference
 from booking.mail.message import Email, Part
-from booking.models import MailKind
+from booking.models import MailKind, MailOutbox
 from booking.settings import Settings
 from booking.web.templating import LocalTime, make_environment
 
@@ -31,6 +31,7 @@ TEMPLATES = {
     MailKind.CANCELLED: "cancelled",
     MailKind.SOLD_OUT_REFUND: "sold_out_refund",
     MailKind.SPEAKER_ANNOUNCED: "speaker_announced",
+    MailKind.EVENT_CANCELLED: "event_cancelled",
 }
 TITLE_LIMIT = 40
 _inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
@@ -79,8 +80,12 @@ def subject(ctx: MailContext, clock: LocalTime) -> str:
         return f"Cancelled: your tickets for {title}"
     if kind == MailKind.SOLD_OUT_REFUND:
         return f"Sold out: we're refunding your payment for {title}"
+    if kind == MailKind.SPEAKER_ANNOUNCED and ctx.announcement is not None:
+        return ctx.announcement.subject
     if kind == MailKind.SPEAKER_ANNOUNCED and ctx.speaker is not None:
         return f"New speaker: {ctx.speaker.name} at {title}"
+    if kind == MailKind.EVENT_CANCELLED:
+        return f"Cancelled: {title} on {clock.short_date(starts)}"
     return f"Refunded: your order for {title}"
 
 
@@ -158,6 +163,7 @@ def render(ctx: MailContext, *, settings: Settings, now: datetime) -> Email:
         "policy": order_changes.cancel_policy(order, event, now=now),
         "refund_amount": order.amount_refunded + order.refund_due,
         "contact_email": event.contact_email,
+        "note": ctx.announcement.note if ctx.announcement else (ctx.row.data or {}).get("note", ""),
     }
     name = TEMPLATES[ctx.row.kind]
     html = _inliner.inline(env.get_template(f"email/{name}.html").render(context))
@@ -172,4 +178,27 @@ def render(ctx: MailContext, *, settings: Settings, now: datetime) -> Email:
         reply_to=event.contact_email,
         images=tuple(images),
         attachments=tuple(attachments),
+    )
+
+
+def render_invitation(row: MailOutbox, *, settings: Settings) -> Email:
+    """The invitation to the back office: a one-time link to set a password."""
+    env = environment(settings.timezone)
+    data = row.data or {}
+    context = {
+        "subject": "You're invited to the booking back office",
+        "link": f"{settings.base_url.rstrip('/')}/invitation/{data.get('token', '')}",
+        "role": data.get("role", ""),
+        "invited_by": data.get("invited_by", ""),
+        "days": data.get("days", 7),
+        "recipient": row.recipient,
+    }
+    html = _inliner.inline(env.get_template("email/invitation.html").render(context))
+    text = env.get_template("email/invitation.txt").render(context)
+    return Email(
+        subject=context["subject"],
+        text=text.strip() + "\n",
+        html=html,
+        to_name="",
+        to_addr=row.recipient,
     )

@@ -26,7 +26,8 @@ from booking.domain import mail_context, outbox
 from booking.domain.errors import NotFound
 from booking.mail.message import Email, InvalidAddress, build
 from booking.mail.render import render as render_email
-from booking.models import MailOutbox
+from booking.mail.render import render_invitation
+from booking.models import MailKind, MailOutbox
 from booking.settings import Settings
 from booking.web.services import Services
 
@@ -92,6 +93,8 @@ async def deliver_pending(svc: Services, *, batch: int = BATCH) -> Delivery:
 async def _prepare(svc: Services, row: MailOutbox) -> tuple[Email | None, str]:
     """The rendered email, or None and why it no longer applies."""
     assert row.id is not None
+    if row.kind == MailKind.INVITATION:
+        return render_invitation(row, settings=svc.settings), ""
     try:
         ctx = await svc.read(mail_context.load, outbox_id=row.id)
     except NotFound as exc:

@@ -6,9 +6,10 @@ from starlette.routing import BaseRoute
 
 
 def routes() -> list[BaseRoute]:
-    from booking.web import admin, api, auth, checkout, door, orders, public, webhooks
+    from booking.web import admin, api, auth, checkout, door, orders, promo, public, webhooks
 
     return [
+        *promo.routes,
         *public.routes,
         *checkout.routes,
         *orders.routes,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from sqlmodel import select
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -11,12 +14,16 @@ from starlette.routing import Route
 from booking import checkout
 from booking.domain import orders
 from booking.domain.errors import BookingError, InvalidInput, NotFound
+from booking.models import OrderLine
 from booking.payments import LineItem, PaymentError
+from booking.web import attribution
 from booking.web.public import event_context, load_event_page
 from booking.web.security import CSRF_FIELD
 from booking.web.services import absolute_url, render, services
 
-FORM_FIELDS = ("name", "email", "promo")
+CHECKOUT_SESSION_RE = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+FORM_FIELDS = ("name", "email", "promo", "code")
 
 
 def _values(form: FormData) -> dict[str, str]:
@@ -31,28 +38,44 @@ async def _rerender(
     request: Request, slug: str, values: dict[str, str], errors: dict[str, str], status: int
 ) -> Response:
     page = await load_event_page(request, slug)
-    context = event_context(request, page)
+    view = await attribution.apply_code(request, page, values.get("code", ""))
+    context = event_context(request, page, view)
     context.update(values=values, errors=errors)
     return render(request, "public/event.html", context, status_code=status)
+
+
+def _order_lines(session, *, order_id: int) -> list[OrderLine]:  # type: ignore[no-untyped-def]
+    return list(session.exec(select(OrderLine).where(OrderLine.order_id == order_id)).all())
 
 
 async def start(request: Request) -> Response:
     svc = services(request)
     slug = request.path_params["slug"]
     page = await load_event_page(request, slug)
+    assert page.event.id is not None
     form = await request.form()
     values = _values(form)
-    raw = {o.ticket_type.id: values.get(f"qty-{o.ticket_type.id}", "") for o in page.offers}
+    view = await attribution.apply_code(request, page, values.get("code", ""))
+    raw = {o.ticket_type.id: values.get(f"qty-{o.ticket_type.id}", "") for o in view.offers}
     quantities, errors = orders.parse_quantities(raw)  # type: ignore[arg-type]
     buyer, buyer_errors = orders.validate_buyer(values.get("name", ""), values.get("email", ""))
+    if view.error:
+        errors["code"] = view.error
     if not quantities and not errors:
         errors["quantity"] = "Select how many tickets you want"
     errors.update(
-        orders.quantity_errors({o.ticket_type.id: o.ticket_type for o in page.offers}, quantities)
+        orders.quantity_errors(
+            {o.ticket_type.id: o.ticket_type for o in view.offers},
+            quantities,
+            unlocked={o.ticket_type.id for o in view.offers},
+        )
     )
     errors.update(buyer_errors)
     if errors:
         return await _rerender(request, slug, values, errors, 400)
+    came = attribution.attribution(
+        request, page.event.id, code=values.get("code", ""), promo_field=values.get("promo", "")
+    )
     try:
         order = await svc.write(
             orders.reserve,
@@ -61,6 +84,7 @@ async def start(request: Request) -> Response:
             buyer=buyer,
             now=svc.now(),
             hold=checkout.hold_duration(svc),
+            attribution=came,
         )
     except InvalidInput as exc:
         return await _rerender(request, slug, values, exc.errors, 400)
@@ -76,15 +100,15 @@ async def start(request: Request) -> Response:
             orders.confirm_free, order_id=order.id, now=svc.now(), code_key=svc.ticket_key
         )
         return RedirectResponse(request.url_for("order", token=order.token).path, 303)
+    # Prices come from the order's own lines, as the database priced them.
     lines = [
         LineItem(
-            name=f"{o.ticket_type.name} ticket: {page.event.title}",
-            unit_amount=o.ticket_type.price,
-            quantity=quantities[o.ticket_type.id],  # type: ignore[index]
-            currency=o.ticket_type.currency,
+            name=f"{line.name} ticket: {page.event.title}",
+            unit_amount=line.unit_price,
+            quantity=line.quantity,
+            currency=order.currency,
         )
-        for o in page.offers
-        if o.ticket_type.id in quantities
+        for line in await svc.read(_order_lines, order_id=order.id)
     ]
     success = absolute_url(request, request.url_for("checkout_success").path)
     try:
@@ -111,7 +135,7 @@ async def success(request: Request) -> Response:
     """Stripe sends the buyer here; fulfil now rather than wait for the webhook."""
     svc = services(request)
     session_id = request.query_params.get("session_id", "")
-    if not session_id.startswith("cs_") or len(session_id) > 255:
+    if not CHECKOUT_SESSION_RE.match(session_id):
         raise HTTPException(404)
     try:
         order = await svc.read(orders.by_checkout_session, checkout_session_id=session_id)
@@ -127,6 +151,8 @@ async def success(request: Request) -> Response:
 
 async def cancel(request: Request) -> Response:
     svc = services(request)
+    if not TOKEN_RE.match(request.path_params["token"]):
+        raise HTTPException(404)
     try:
         order = await svc.read(orders.by_token, token=request.path_params["token"])
     except NotFound:

@@ -1,7 +1,11 @@
-"""Door staff: the scanning screen and the check-in API it talks to."""
+"""Door staff: the scanning screen and the check-in API it talks to (staff and organisers)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
+from datetime import datetime
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -10,13 +14,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from booking.domain import catalogue, checkin
+from booking.domain import attendance, catalogue, checkin
 from booking.models import Event, Role, User
 from booking.web.auth import RequireRole, current_user
 from booking.web.services import render, services
 
 DOOR_ROLES = (Role.STAFF, Role.ORGANISER)
 MAX_BULK = 500
+MAX_TEXT = checkin.MAX_TEXT
 
 
 async def _event(request: Request) -> Event:
@@ -33,22 +38,28 @@ async def _user(request: Request) -> User:
     return user
 
 
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt else None
+
+
 def _outcome_json(outcome: checkin.Outcome, code: str) -> dict[str, Any]:
     ticket = outcome.ticket
     return {
         "result": outcome.result,
+        "reason": outcome.reason or None,
         "message": outcome.message,
         "code": ticket.code if ticket else code,
         "ticket": None
         if ticket is None
         else {"name": ticket.name, "type": ticket.type, "reference": ticket.reference},
-        "checked_in_at": outcome.checked_in_at.isoformat() if outcome.checked_in_at else None,
+        "checked_in_at": _iso(outcome.checked_in_at),
         "by": outcome.by,
+        "device": outcome.device,
         "checkin_id": outcome.checkin_id,
     }
 
 
-def _counts_json(counts: checkin.Counts) -> dict[str, Any]:
+def _counts_json(counts: attendance.Counts) -> dict[str, Any]:
     return {
         "admitted": counts.admitted,
         "expected": counts.expected,
@@ -59,6 +70,10 @@ def _counts_json(counts: checkin.Counts) -> dict[str, Any]:
     }
 
 
+def _invalid(message: str) -> JSONResponse:
+    return JSONResponse({"error": "invalid", "message": message}, 400)
+
+
 async def _json_body(request: Request) -> dict[str, Any]:
     try:
         body = await request.json()
@@ -67,6 +82,11 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise HTTPException(400, "Send a JSON object")
     return body
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    return value[:MAX_TEXT] if isinstance(value, str) else ""
 
 
 # Pages ----------------------------------------------------------------------------------
@@ -81,36 +101,39 @@ async def door_home(request: Request) -> Response:
 async def door_event(request: Request) -> Response:
     svc = services(request)
     event = await _event(request)
-    query = request.query_params.get("q", "")[:100]
-    counts = await svc.read(checkin.counts, event_id=event.id)
-    attendees = await svc.read(checkin.search, event_id=event.id, query=query) if query else []
+    query = request.query_params.get("q", "")[:MAX_TEXT]
+    counts = await svc.read(attendance.counts, event_id=event.id)
+    found = await svc.read(attendance.search, event_id=event.id, query=query) if query else []
     return render(
         request,
         "door/scan.html",
         {
             "event": event,
             "counts": _counts_json(counts),
-            "attendees": attendees,
+            "attendees": found,
             "query": query,
+            "form_nonce": secrets.token_urlsafe(12),
             "autostart": request.query_params.get("camera") == "on",
         },
+        headers={"Cache-Control": "no-store"},
     )
 
 
 async def door_admit(request: Request) -> Response:
-    """The no-JavaScript fallback: admit a typed code and show the result page."""
+    """Admit a typed code from the page's form: the screen without JavaScript."""
     svc = services(request)
     event = await _event(request)
     form = await request.form()
-    code = str(form.get("code", ""))[:100]
-    user = await _user(request)
+    code = str(form.get("code", ""))[:MAX_TEXT]
+    # The same form sent twice (a reload) is one admission; another code is another.
+    seed = f"{form.get('nonce', '')}:{checkin.canonical(code)}"
     outcome = await svc.write(
         checkin.admit,
         event_id=event.id,
         code=code,
-        nonce=f"form-{svc.now().timestamp()}-{user.id}-{code}",
+        nonce="form-" + hashlib.sha256(seed.encode()).hexdigest()[:32],
         device="form",
-        by=user,
+        by=await _user(request),
         now=svc.now(),
         key=svc.ticket_key,
     )
@@ -121,22 +144,21 @@ async def door_admit(request: Request) -> Response:
 
 
 async def api_checkins(request: Request) -> Response:
+    """GET: counts (and, with ?since=, the admissions changed since). POST: admit a code."""
+    if request.method == "GET":
+        return await _counts(request)
     svc = services(request)
     event = await _event(request)
-    if request.method == "GET":
-        counts = await svc.read(checkin.counts, event_id=event.id)
-        return JSONResponse({**_counts_json(counts), "server_time": svc.now().isoformat()})
     body = await _json_body(request)
-    code = str(body.get("code", ""))[:100]
-    nonce = str(body.get("nonce", ""))[:100]
-    if not code or not nonce:
-        return JSONResponse({"error": "invalid", "message": "Send a code and a nonce"}, 400)
+    code, nonce = _text(body, "code"), _text(body, "nonce")
+    if not code.strip() or not nonce:
+        return _invalid("Send a code and a nonce")
     outcome = await svc.write(
         checkin.admit,
         event_id=event.id,
         code=code,
         nonce=nonce,
-        device=str(body.get("device", ""))[:100],
+        device=_text(body, "device"),
         by=await _user(request),
         now=svc.now(),
         key=svc.ticket_key,
@@ -144,72 +166,121 @@ async def api_checkins(request: Request) -> Response:
     return JSONResponse(_outcome_json(outcome, code))
 
 
+async def _counts(request: Request) -> Response:
+    svc = services(request)
+    event = await _event(request)
+    now = svc.now()
+    answer: dict[str, Any] = {}
+    since_text = request.query_params.get("since")
+    if since_text is not None:
+        try:
+            since = datetime.fromisoformat(since_text.replace(" ", "+").replace("Z", "+00:00"))
+        except ValueError:
+            return _invalid("since must be a time as ISO 8601, e.g. the last server_time")
+        if since.tzinfo is None:
+            return _invalid("since needs a time zone, e.g. the last server_time")
+        answer["changes"] = await svc.read(attendance.changes, event=event, since=since)
+    counts = await svc.read(attendance.counts, event_id=event.id)
+    return JSONResponse(
+        {**_counts_json(counts), **answer, "server_time": now.isoformat()},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 async def api_bulk(request: Request) -> Response:
+    """Sync admissions a device made offline (see `checkin.sync_offline`)."""
     svc = services(request)
     event = await _event(request)
     body = await _json_body(request)
     admissions = body.get("admissions")
+    device = _text(body, "device")
     if (
-        not isinstance(admissions, list)
+        not device
+        or not isinstance(admissions, list)
         or len(admissions) > MAX_BULK
         or not all(isinstance(a, dict) for a in admissions)
     ):
-        return JSONResponse(
-            {"error": "invalid", "message": f"Send up to {MAX_BULK} admissions as a list"}, 400
-        )
+        return _invalid(f"Send a device and up to {MAX_BULK} admissions as a list")
     results = await svc.write(
         checkin.sync_offline,
         event_id=event.id,
         admissions=admissions,
-        device=str(body.get("device", ""))[:100],
+        device=device,
         by=await _user(request),
         now=svc.now(),
         key=svc.ticket_key,
     )
-    return JSONResponse({"results": [r.__dict__ for r in results]})
+    return JSONResponse(
+        {
+            "results": [
+                {
+                    "nonce": r.nonce,
+                    "result": r.result,
+                    "reason": r.reason or None,
+                    "message": r.message,
+                    "code": r.code,
+                    "first": None
+                    if r.first_at is None
+                    else {"at": _iso(r.first_at), "by": r.first_by, "device": r.first_device},
+                }
+                for r in results
+            ]
+        }
+    )
 
 
 async def api_undo(request: Request) -> Response:
     svc = services(request)
     event = await _event(request)
     body = await _json_body(request)
+    checkin_id = body.get("checkin_id")
+    if checkin_id is not None and (not isinstance(checkin_id, int) or isinstance(checkin_id, bool)):
+        return _invalid("checkin_id must be a number")
     done = await svc.write(
         checkin.undo,
         event_id=event.id,
-        code=str(body.get("code", ""))[:100],
+        code=_text(body, "code"),
+        checkin_id=checkin_id,
         by=await _user(request),
         now=svc.now(),
     )
-    return JSONResponse({"ok": done, "message": "" if done else "That ticket was not admitted"})
+    return JSONResponse({"ok": done.ok, "message": done.message, "checkin_id": done.checkin_id})
 
 
 async def api_attendees(request: Request) -> Response:
     svc = services(request)
     event = await _event(request)
     found = await svc.read(
-        checkin.search, event_id=event.id, query=request.query_params.get("q", "")[:100]
+        attendance.search, event_id=event.id, query=request.query_params.get("q", "")[:MAX_TEXT]
     )
     return JSONResponse(
-        {
-            "attendees": [
-                {
-                    **a.__dict__,
-                    "checked_in_at": a.checked_in_at.isoformat() if a.checked_in_at else None,
-                }
-                for a in found
-            ]
-        }
+        {"attendees": [{**a.__dict__, "checked_in_at": _iso(a.checked_in_at)} for a in found]},
+        headers={"Cache-Control": "no-store"},
     )
 
 
 async def api_tickets(request: Request) -> Response:
+    """The event's tickets for the device's offline list; 304 when the device's copy
+    (If-None-Match) is current."""
     svc = services(request)
     event = await _event(request)
-    listing = await svc.read(checkin.ticket_list, event_id=event.id)
-    return JSONResponse(
-        {"tickets": listing, "server_time": svc.now().isoformat()},
-        headers={"Cache-Control": "no-store"},
-    )
+    listing = await svc.read(attendance.ticket_list, event=event)
+    body = json.dumps(
+        {
+            "event": event.slug,
+            "salt": listing.salt,
+            "expires_at": listing.expires_at.isoformat(),
+            "tickets": listing.tickets,
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    stamped = body[:-1] + f',"server_time":"{svc.now().isoformat()}"}}'.encode()
+    return Response(stamped, media_type="application/json", headers=headers)
 
 
 guard = [Middleware(RequireRole, roles=DOOR_ROLES)]

@@ -7,7 +7,6 @@ gets 429 for every order link, right or wrong, until the window ends.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -23,11 +22,9 @@ from booking import checkout, ics, qr, ratelimit
 from booking.domain import order_changes
 from booking.domain.errors import BookingError, InvalidInput, NotFound
 from booking.domain.tickets import grouped, reference
-from booking.models import Order, OrderStatus
-from booking.payments import PaymentError
-from booking.web.services import Services, absolute_url, render, services
+from booking.models import OrderStatus
+from booking.web.services import absolute_url, render, services
 
-log = logging.getLogger("booking.orders")
 LOOKUP_LIMIT = 20
 LOOKUP_WINDOW = timedelta(minutes=10)
 PRIVATE = {"X-Robots-Tag": "noindex", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -222,28 +219,6 @@ async def ticket_name(request: Request) -> Response:
     return render(request, "public/order_name.html", context, status_code=status)
 
 
-async def _refund(svc: Services, order: Order) -> None:
-    """Send the refund for a cancelled order; if Stripe fails, the refunds job retries it."""
-    assert order.id is not None and order.stripe_payment_intent
-    try:
-        refund = await checkout.payments(svc).refund(
-            payment_intent=order.stripe_payment_intent,
-            amount=order.refund_due,
-            idempotency_key=f"refund:{order.reference}:cancel",
-            metadata={"order_reference": order.reference, "reason": "cancelled_by_buyer"},
-        )
-    except PaymentError as exc:
-        log.warning("refund for cancelled order %s failed: %s", order.reference, exc)
-        return
-    await svc.write(
-        order_changes.record_cancel_refund,
-        order_id=order.id,
-        amount=refund.amount,
-        refund_id=refund.id,
-        now=svc.now(),
-    )
-
-
 @token_route
 async def cancel(request: Request) -> Response:
     svc = services(request)
@@ -258,8 +233,10 @@ async def cancel(request: Request) -> Response:
         except BookingError as exc:
             errors, status = {"cancel": exc.message}, exc.status
         else:
-            if order.refund_due > 0 and order.stripe_payment_intent:
-                await _refund(svc, order)
+            # The refund was opened with the cancellation; if Stripe fails now, the
+            # refunds job sends it again with the same idempotency key.
+            assert order.id is not None
+            await checkout.send_refunds_for(svc, order_id=order.id)
             _flash(request, token, "cancelled")
             return RedirectResponse(_order_path(request, token), 303)
     page = await _page(request)

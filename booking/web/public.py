@@ -10,7 +10,7 @@ from starlette.routing import Route
 from booking import ics
 from booking.domain import catalogue
 from booking.domain.errors import NotFound
-from booking.web import seo
+from booking.web import attribution, seo
 from booking.web.services import absolute_url, render, services
 
 
@@ -35,7 +35,9 @@ async def load_event_page(request: Request, slug: str) -> catalogue.EventPage:
         raise HTTPException(404) from None
 
 
-def event_context(request: Request, page: catalogue.EventPage) -> dict[str, object]:
+def event_context(
+    request: Request, page: catalogue.EventPage, view: attribution.CodeView | None = None
+) -> dict[str, object]:
     svc = services(request)
     url = absolute_url(request, request.url_for("event", slug=page.event.slug).path)
     image = absolute_url(request, page.event.hero_image) if page.event.hero_image else None
@@ -53,14 +55,24 @@ def event_context(request: Request, page: catalogue.EventPage) -> dict[str, obje
             page.event, venue=page.venue, details=details
         ),
         "hold_minutes": svc.settings.hold_minutes,
+        "offers": view.offers if view else page.offers,
+        "access_code": view.code if view else None,
+        "prices": view.prices if view else {},
     }
 
 
 async def event(request: Request) -> Response:
     page = await load_event_page(request, request.path_params["slug"])
-    context = event_context(request, page)
-    context.update(values={}, errors={})
-    return render(request, "public/event.html", context)
+    await attribution.record_arrival(request, page.event)
+    assert page.event.id is not None
+    code = request.query_params.get("code", "")[:40] or attribution.carried_code(
+        request, page.event.id
+    )
+    view = await attribution.apply_code(request, page, code)
+    context = event_context(request, page, view)
+    errors = {"code": view.error} if view.error else {}
+    context.update(values={"code": code} if view.code else {"code": code}, errors=errors)
+    return render(request, "public/event.html", context, status_code=400 if errors else 200)
 
 
 async def event_ics(request: Request) -> Response:

@@ -124,6 +124,9 @@ class SecurityHeadersMiddleware:
                 }
                 if self.hsts:
                     defaults[b"strict-transport-security"] = b"max-age=31536000"
+                if b"content-security-policy" in present:
+                    # The page set its own policy, framing rules included (the ticket box).
+                    defaults.pop(b"x-frame-options")
                 for key, value in defaults.items():
                     if key not in present:
                         raw.append((key, value))

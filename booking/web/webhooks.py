@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from booking import checkout
-from booking.domain import orders
+from booking.domain import orders, refunds
 from booking.domain.errors import BookingError
 from booking.models import OrderStatus
 from booking.payments import InvalidWebhook, PaymentError
-from booking.web.services import services
+from booking.web.services import Services, services
 
 log = logging.getLogger("booking.webhooks")
 FULFIL = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
@@ -22,6 +23,30 @@ RELEASE = {
     "checkout.session.async_payment_failed": OrderStatus.FAILED,
 }
 MAX_BODY = 512 * 1024
+REFUND_MADE = {"refund.created", "refund.updated"}
+
+
+async def _refund_made(svc: Services, refund: dict[str, Any]) -> str:
+    """Stripe made a refund this app asked for (its metadata names our refund): mark it
+    succeeded, in case the answer to our request was lost."""
+    metadata = refund.get("metadata") or {}
+    ours, reference = metadata.get("refund", ""), metadata.get("order_reference")
+    stripe_id, amount = refund.get("id"), refund.get("amount")
+    if not (isinstance(ours, str) and ours.isdigit() and len(ours) < 10):
+        return "ignored"
+    if refund.get("status") == "failed" or not isinstance(stripe_id, str):
+        return "ignored"
+    if not isinstance(amount, int) or not isinstance(reference, str):
+        return "ignored"
+    marked = await svc.write(
+        refunds.mark_succeeded,
+        refund_id=int(ours),
+        stripe_refund_id=stripe_id,
+        amount=amount,
+        now=svc.now(),
+        order_reference=reference,
+    )
+    return "recorded" if marked else "unchanged"
 
 
 async def stripe_webhook(request: Request) -> Response:
@@ -55,6 +80,8 @@ async def stripe_webhook(request: Request) -> Response:
             status=RELEASE[event.type],
         )
     elif event.type == "charge.refunded":
+        # The charge's total refunded so far: it can only raise the order's derived amount,
+        # so a refund this app sent is counted once, whether this lands first or not.
         pi = event.object.get("payment_intent")
         amount = event.object.get("amount_refunded")
         if isinstance(pi, str) and isinstance(amount, int):
@@ -65,6 +92,8 @@ async def stripe_webhook(request: Request) -> Response:
                 now=svc.now(),
             )
         outcome = "recorded"
+    elif event.type in REFUND_MADE:
+        outcome = await _refund_made(svc, event.object)
     else:
         outcome = "ignored"
     return JSONResponse({"received": True, "outcome": outcome})

@@ -1,362 +1,670 @@
 // The door screen: scan QR codes continuously, admit through the API, keep working offline.
-// Camera frames go to the browser's BarcodeDetector where it can read QR codes, else to jsQR
-// (installed from npm into static/vendor/). Scanning restarts itself after a bad code, a lost
-// camera or a sleeping screen, and never stops silently.
+//
+// Camera frames go to the browser's BarcodeDetector where it reads QR codes, otherwise to
+// jsQR (static/vendor/). Scanning restarts itself after a bad code, a lost camera, a refused
+// permission that is granted again or a sleeping screen, and says so on screen.
+//
+// Offline, the device decides from the event's ticket list (GET .../tickets), kept in
+// localStorage and keyed by SHA-256 digests of the codes, queues each admission with its
+// nonce and syncs the queue when the server answers again (POST .../checkins/bulk).
 (function () {
   "use strict";
   var root = document.getElementById("door");
   if (!root) { return; }
-  var api = root.dataset.api;
-  var csrf = document.querySelector('meta[name="csrf-token"]').content;
-  var eventKey = "door:" + root.dataset.event;
-  var REPEAT_MS = 2500;
-  var SYNC_MS = 3000;
 
+  var api = root.dataset.api;                         // /api/events/{slug}/checkins
+  var base = api.replace(/\/checkins$/, "");
+  var slug = root.dataset.event;
+  var tz = root.dataset.tz || "Europe/London";
+  var staff = root.dataset.staff || "";
+  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var REPEAT_MS = 2500;      // a code stays ignored until it has been out of view this long
+  var POLL_MS = 3000;        // counts, changes and sync
+  var LIST_MS = 60000;       // full ticket list refresh
+  var TIMEOUT_MS = 4000;     // an admission waits this long before deciding offline
+  var RESULT_MS = 30000;     // a result clears itself after this long
+  var STALL_MS = 5000;       // no new camera frame for this long restarts the camera
+
+  function $(id) { return document.getElementById(id); }
   var els = {
-    video: document.getElementById("camera"),
-    start: document.getElementById("start-camera"),
-    cameraStatus: document.getElementById("camera-status"),
-    result: document.getElementById("result"),
-    resultTitle: document.getElementById("result-title"),
-    resultDetail: document.getElementById("result-detail"),
-    undo: document.getElementById("undo"),
-    next: document.getElementById("next"),
-    badge: document.getElementById("network"),
-    pending: document.getElementById("pending"),
-    admitted: document.getElementById("count-admitted"),
-    expected: document.getElementById("count-expected"),
-    byType: document.getElementById("count-types"),
-    manual: document.getElementById("manual-form"),
-    manualCode: document.getElementById("manual-code"),
-    search: document.getElementById("search-form"),
-    searchQuery: document.getElementById("search-query"),
-    searchResults: document.getElementById("search-results"),
+    video: $("camera"), preview: $("preview"), start: $("start-camera"), switchCam: $("switch-camera"),
+    torch: $("torch"), cameraStatus: $("camera-status"),
+    result: $("result"), resultTitle: $("result-title"), resultName: $("result-name"),
+    resultDetail: $("result-detail"), resultTimer: $("result-timer"), undo: $("undo"), next: $("next"),
+    last: $("last"), lastText: $("last-text"), lastUndo: $("last-undo"),
+    badge: $("network"), pending: $("pending"),
+    admitted: $("count-admitted"), expected: $("count-expected"), byType: $("count-types"), conflicts: $("conflicts"),
+    report: $("sync-report"), reportList: $("sync-report-list"),
+    manual: $("manual-form"), manualCode: $("manual-code"),
+    search: $("search-form"), searchQuery: $("search-query"), searchResults: $("search-results"),
   };
 
-  // Device identity and the offline state live in localStorage, per event.
+  // Storage: per event, except the device id and the chosen camera ------------------------
+  var prefix = "door:" + slug + ":";
   function load(key, fallback) {
-    try { return JSON.parse(localStorage.getItem(eventKey + ":" + key)) || fallback; } catch (e) { return fallback; }
+    try { var v = JSON.parse(localStorage.getItem(prefix + key)); return v === null ? fallback : v; } catch (e) { return fallback; }
   }
-  function save(key, value) { localStorage.setItem(eventKey + ":" + key, JSON.stringify(value)); }
-  var device = localStorage.getItem("door:device");
-  if (!device) { device = "dev-" + randomId(); localStorage.setItem("door:device", device); }
-  var queue = load("queue", []);          // admissions made offline, waiting to sync
-  var tickets = load("tickets", {});      // code -> {name, type, ref, status}
-  var admittedHere = load("admitted", {}); // code -> {at} admitted by this device
-  var lastAdmission = null;
-  var online = navigator.onLine;
-
+  function save(key, value) {
+    try { localStorage.setItem(prefix + key, JSON.stringify(value)); } catch (e) { /* full or blocked: keep going in memory */ }
+  }
   function randomId() {
     if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
-    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+    var a = new Uint8Array(16); crypto.getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
+  var device = localStorage.getItem("door:device");
+  if (!device) { device = "phone-" + randomId(); try { localStorage.setItem("door:device", device); } catch (e) { /* private mode */ } }
 
-  function normalise(code) { return (code || "").toUpperCase().replace(/[\s-]/g, ""); }
+  var queue = load("queue", []);        // [{code, nonce, at, key}] admitted offline, not yet synced
+  var list = load("list", null);        // {salt, expires_at, tickets: {key: entry}, etag, server_time}
+  var local = load("local", {});        // key -> {at} admitted offline here, until the server knows
+  var since = load("since", null);      // server_time of the last answer, for ?since=
+  if (list && list.expires_at && new Date(list.expires_at) < new Date()) { list = null; save("list", null); }
+  var refIndex = {};
+  indexList();
+  var online = true;
+  var signedOut = false;
+  var last = null;                      // the last admission on this device, for Undo
 
-  // Feedback -----------------------------------------------------------------------------
-  var audio = null;
-  function unlockAudio() {
-    try { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); audio.resume(); } catch (e) { audio = null; }
+  // Codes -----------------------------------------------------------------------------------
+  function canonical(text) {
+    return (text || "").toUpperCase().replace(/[\s-]/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
   }
-  function beep(ok) {
-    if (navigator.vibrate) { navigator.vibrate(ok ? 120 : [80, 60, 80, 60, 80]); }
-    if (!audio) { return; }
-    var osc = audio.createOscillator();
-    var gain = audio.createGain();
-    osc.frequency.value = ok ? 880 : 220;
-    gain.gain.value = 0.2;
-    osc.connect(gain); gain.connect(audio.destination);
-    osc.start(); osc.stop(audio.currentTime + (ok ? 0.15 : 0.45));
+  function hex(buffer) {
+    return Array.prototype.map.call(new Uint8Array(buffer), function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
-
-  function when(iso) {
-    var d = new Date(iso);
-    return d.toLocaleTimeString("en-GB", { hour: "numeric", minute: "2-digit", timeZone: "Europe/London" });
+  function listKey(code) {
+    if (!list || !window.crypto || !crypto.subtle) { return Promise.resolve(null); }
+    return crypto.subtle.digest("SHA-256", new TextEncoder().encode(list.salt + code))
+      .then(function (d) { return hex(d).slice(0, 32); });
   }
-
-  function show(state, title, detail) {
-    els.result.className = "door-result door-result--" + state;
-    els.result.hidden = false;
-    els.resultTitle.textContent = title;
-    els.resultDetail.textContent = detail || "";
-    els.undo.hidden = state !== "admitted";
-    els.result.focus();
-    beep(state === "admitted");
+  function indexList() {
+    refIndex = {};
+    if (!list) { return; }
+    Object.keys(list.tickets).forEach(function (key) {
+      var ref = canonical(list.tickets[key].ref);
+      refIndex[ref] = refIndex[ref] ? "ambiguous" : key;
+    });
   }
-
-  function showOutcome(data, offline) {
-    var t = data.ticket || {};
-    var who = [t.name, t.type].filter(Boolean).join(" · ");
-    if (data.result === "admitted") {
-      lastAdmission = { code: data.code, checkin: data.checkin_id || null, offline: offline };
-      show("admitted", offline ? "Admitted (offline)" : "Admitted", who);
-    } else if (data.result === "already_checked_in") {
-      show("already", "Already checked in",
-        (who ? who + ". " : "") + "Admitted at " + when(data.checked_in_at) + (data.by ? " by " + data.by : "") + ".");
-    } else {
-      show("invalid", "Not valid", data.message || "This code is not a ticket for this event.");
+  function findLocal(code) {           // -> Promise of {key, entry} | {error}
+    if (!list) { return Promise.resolve({ error: "no_list" }); }
+    if (code.length === 8) {
+      var key = refIndex[code];
+      if (key === "ambiguous") { return Promise.resolve({ error: "ambiguous" }); }
+      return Promise.resolve(key ? { key: key, entry: list.tickets[key] } : { error: "unknown" });
     }
-  }
-
-  // Admitting ----------------------------------------------------------------------------
-  function post(url, body) {
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify(body),
-    }).then(function (r) {
-      if (r.status >= 500) { throw new Error("server " + r.status); }
-      return r.json().then(function (data) { data.httpStatus = r.status; return data; });
+    if (code.length !== 26) { return Promise.resolve({ error: "unknown" }); }
+    return listKey(code).then(function (k) {
+      if (!k) { return { error: "no_crypto" }; }
+      return list.tickets[k] ? { key: k, entry: list.tickets[k] } : { error: "unknown" };
     });
   }
 
-  function admitOffline(code) {
-    var t = tickets[code];
-    if (!t || t.status !== "valid") {
-      return { result: "invalid", code: code, message: "Not on this event's ticket list." };
-    }
-    if (admittedHere[code]) {
-      return { result: "already_checked_in", code: code, ticket: t, checked_in_at: admittedHere[code].at, by: "this device" };
-    }
-    if (t.checked_in_at) {
-      return { result: "already_checked_in", code: code, ticket: t, checked_in_at: t.checked_in_at, by: t.by };
-    }
-    var at = new Date().toISOString();
-    admittedHere[code] = { at: at };
-    queue.push({ code: code, nonce: randomId(), at: at });
-    save("queue", queue); save("admitted", admittedHere);
-    updateBadge();
-    return { result: "admitted", code: code, ticket: t };
+  // Time ------------------------------------------------------------------------------------
+  function clock(iso) {
+    if (!iso) { return ""; }
+    var parts = new Intl.DateTimeFormat("en-GB", { hour: "numeric", minute: "2-digit", hour12: true, timeZone: tz })
+      .formatToParts(new Date(iso));
+    var h = "", m = "", p = "";
+    parts.forEach(function (x) { if (x.type === "hour") { h = x.value; } else if (x.type === "minute") { m = x.value; } else if (x.type === "dayPeriod") { p = x.value.toLowerCase().replace(/\./g, ""); } });
+    return h + ":" + m + p;
+  }
+  function ago(iso) {
+    var s = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
+    if (s < 60) { return s + " second" + (s === 1 ? "" : "s") + " ago"; }
+    var m = Math.round(s / 60);
+    if (m < 120) { return m + " minute" + (m === 1 ? "" : "s") + " ago"; }
+    return Math.round(m / 60) + " hours ago";
   }
 
+  // Feedback --------------------------------------------------------------------------------
+  var audio = null;
+  function unlockAudio() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      if (audio.state === "suspended") { audio.resume(); }
+    } catch (e) { audio = null; }
+  }
+  document.addEventListener("pointerdown", unlockAudio, { once: true });
+  document.addEventListener("keydown", unlockAudio, { once: true });
+  function tone(freq, start, length) {
+    var osc = audio.createOscillator(), gain = audio.createGain();
+    osc.frequency.value = freq; gain.gain.value = 0.25;
+    osc.connect(gain); gain.connect(audio.destination);
+    osc.start(audio.currentTime + start); osc.stop(audio.currentTime + start + length);
+  }
+  function signal(state) {
+    var ok = state === "admitted";
+    try { if (navigator.vibrate) { navigator.vibrate(ok ? 120 : [90, 60, 90, 60, 90]); } } catch (e) { /* not allowed */ }
+    if (!audio || audio.state !== "running") { return; }
+    try {
+      if (ok) { tone(880, 0, 0.12); tone(1320, 0.13, 0.12); } else if (state === "already") { tone(440, 0, 0.2); tone(440, 0.25, 0.2); } else { tone(220, 0, 0.5); }
+    } catch (e) { /* no sound, still a result */ }
+  }
+
+  // The result ------------------------------------------------------------------------------
+  var resultTimer = null;
+  var focusBefore = null;
+  function show(state, title, name, detail) {
+    if (els.result.hidden) { focusBefore = document.activeElement; }
+    els.result.className = "door-result door-result--" + state;
+    els.resultTitle.textContent = title;
+    els.resultName.textContent = name || "";
+    els.resultName.hidden = !name;
+    els.resultDetail.textContent = detail || "";
+    els.undo.hidden = !(state === "admitted" && last);
+    els.result.hidden = false;
+    document.body.classList.add("door--result");
+    if (cam.stream) { els.preview.srcObject = cam.stream; els.preview.play().catch(function () {}); }
+    els.resultTimer.className = "";
+    void els.resultTimer.offsetWidth;     // restart the countdown bar
+    els.resultTimer.className = "running";
+    clearTimeout(resultTimer);
+    resultTimer = setTimeout(hideResult, RESULT_MS);
+    els.result.focus();
+    signal(state);
+  }
+  function hideResult() {
+    clearTimeout(resultTimer);
+    els.result.hidden = true;
+    document.body.classList.remove("door--result");
+    els.preview.srcObject = null;
+    if (focusBefore && focusBefore.focus && document.body.contains(focusBefore) && focusBefore !== document.body) { focusBefore.focus(); }
+    focusBefore = null;
+  }
+  function who(t) { return t ? [t.name || "No name", t.type].filter(Boolean).join(" · ") : ""; }
+  function whereFirst(data) {
+    var place = !data.device ? "" : data.device === device ? " on this phone" : " on another phone";
+    return "First scanned at " + clock(data.checked_in_at) + " (" + ago(data.checked_in_at) + ")" +
+      (data.by ? " by " + data.by : "") + place + ".";
+  }
+  function showOutcome(data, offline) {
+    if (data.result === "admitted") {
+      last = { code: data.code, checkinId: data.checkin_id || null, nonce: data.nonce || null, offline: offline, name: who(data.ticket) };
+      show("admitted", offline ? "Admitted (offline)" : "Admitted", who(data.ticket), data.ticket && data.ticket.reference ? "Ticket " + data.ticket.reference : "");
+      els.lastText.textContent = "Last admitted: " + last.name + (offline ? " (offline)" : "");
+      els.last.hidden = false;
+    } else if (data.result === "already_checked_in") {
+      show("already", "Already checked in", who(data.ticket), whereFirst(data));
+    } else if (data.result === "cannot_check") {
+      show("error", "Cannot check", "", data.message);
+    } else {
+      show("invalid", "Not valid", who(data.ticket), data.message || "This code is not a ticket for this event.");
+    }
+  }
+
+  // Talking to the server -------------------------------------------------------------------
+  function request(method, url, body, timeout, headers) {
+    var ctrl = window.AbortController ? new AbortController() : null;
+    var timer = ctrl ? setTimeout(function () { ctrl.abort(); }, timeout) : null;
+    var h = { "X-CSRF-Token": csrf, Accept: "application/json" };
+    Object.keys(headers || {}).forEach(function (k) { h[k] = headers[k]; });
+    if (body !== undefined) { h["Content-Type"] = "application/json"; }
+    return fetch(url, {
+      method: method, credentials: "same-origin", headers: h, cache: "no-store",
+      body: body === undefined ? undefined : JSON.stringify(body), signal: ctrl ? ctrl.signal : undefined,
+    }).then(function (r) {
+      clearTimeout(timer);
+      if (r.status === 401 || r.status === 403) { setSignedOut(true); throw new Error("signed out"); }
+      if (r.status >= 500) { throw new Error("server " + r.status); }
+      setSignedOut(false);
+      setOnline(true);
+      return r;
+    }, function (err) { clearTimeout(timer); setOnline(false); throw err; });
+  }
+  function json(r) { return r.json().then(function (d) { d.httpStatus = r.status; return d; }); }
+
+  // Admitting -------------------------------------------------------------------------------
   function admit(raw) {
-    var code = normalise(raw);
+    var code = canonical(raw);
     if (!code) { return; }
-    if (!online) { showOutcome(admitOffline(code), true); return; }
-    post(api, { code: code, nonce: randomId(), device: device })
+    var nonce = randomId();
+    if (!online || signedOut) { admitOffline(code, nonce); return; }
+    request("POST", api, { code: code, nonce: nonce, device: device }, TIMEOUT_MS)
+      .then(json)
       .then(function (data) {
-        if (data.result === "admitted") { admittedHere[code] = { at: data.checked_in_at }; save("admitted", admittedHere); }
+        if (data.httpStatus !== 200) { show("error", "Cannot check", "", data.message || "The server refused this request."); return; }
+        data.nonce = nonce;
+        rememberAnswer(data);
         showOutcome(data, false);
-        refreshCounts();
+        poll();
       })
-      .catch(function () { setOnline(false); showOutcome(admitOffline(code), true); });
+      // No answer in time: decide from the list, with the same nonce, so that if the server
+      // did admit it the sync changes nothing.
+      .catch(function () { admitOffline(code, nonce); });
   }
 
-  els.undo.addEventListener("click", function () {
-    if (!lastAdmission) { return; }
-    var code = lastAdmission.code;
-    if (lastAdmission.offline) {
-      queue = queue.filter(function (q) { return q.code !== code; });
-      delete admittedHere[code];
-      save("queue", queue); save("admitted", admittedHere); updateBadge();
-      show("undone", "Admission undone", "");
-      lastAdmission = null;
+  function rememberAnswer(data) {
+    if (!list || !data.code || (data.result !== "admitted" && data.result !== "already_checked_in")) { return; }
+    listKey(data.code).then(function (key) {
+      if (key && list.tickets[key]) {
+        list.tickets[key].checked_in_at = data.checked_in_at;
+        list.tickets[key].by = data.by; list.tickets[key].device = data.device;
+        save("list", list);
+      }
+    });
+  }
+
+  var NOT_ON_LIST = {
+    no_list: "No connection, and this phone has no ticket list for this event yet.",
+    no_crypto: "No connection, and this browser cannot check codes offline.",
+    unknown: "Not on this event's ticket list.",
+    ambiguous: "More than one ticket starts with this reference. Type the whole code.",
+  };
+  function admitOffline(code, nonce) {
+    findLocal(code).then(function (found) {
+      if (found.error) {
+        var cannot = found.error === "no_list" || found.error === "no_crypto";
+        showOutcome({ result: cannot ? "cannot_check" : "not_valid", message: NOT_ON_LIST[found.error] }, true);
+        return;
+      }
+      var t = found.entry;
+      var ticket = { name: t.name, type: t.type, reference: t.ref };
+      if (t.status !== "valid") {
+        showOutcome({ result: "not_valid", ticket: ticket, message: t.status === "cancelled" ? "This ticket was cancelled or refunded." : "This ticket has not been paid for." }, true);
+        return;
+      }
+      if (local[found.key]) {
+        showOutcome({ result: "already_checked_in", ticket: ticket, checked_in_at: local[found.key].at, device: device, by: "" }, true);
+        return;
+      }
+      if (t.checked_in_at) {
+        showOutcome({ result: "already_checked_in", ticket: ticket, checked_in_at: t.checked_in_at, by: t.by, device: t.device }, true);
+        return;
+      }
+      var at = new Date().toISOString();
+      local[found.key] = { at: at };
+      queue.push({ code: code, nonce: nonce, at: at, key: found.key });
+      save("queue", queue); save("local", local);
+      updateBadge();
+      showOutcome({ result: "admitted", code: code, nonce: nonce, ticket: ticket }, true);
+    });
+  }
+
+  function undo() {
+    if (!last) { return; }
+    var done = last;
+    var queued = queue.filter(function (q) { return q.nonce === done.nonce; })[0];
+    if (done.offline && queued) {
+      queue = queue.filter(function (q) { return q !== queued; });
+      delete local[queued.key];
+      save("queue", queue); save("local", local); updateBadge();
+      finishUndo(true, "Admission of " + done.name + " undone.");
       return;
     }
-    post(api + "/undo", { code: code, device: device }).then(function (data) {
-      delete admittedHere[code]; save("admitted", admittedHere);
-      show("undone", data.ok ? "Admission undone" : "Could not undo", data.message || "");
-      lastAdmission = null;
-      refreshCounts();
-    }).catch(function () { show("invalid", "Could not undo", "No connection. Try again when online."); });
-  });
-
-  els.next.addEventListener("click", function () { els.result.hidden = true; lastSeen = ""; });
+    request("POST", base + "/checkins/undo", { code: done.code, checkin_id: done.checkinId }, 8000)
+      .then(json)
+      .then(function (data) {
+        if (data.ok) { listKey(done.code).then(function (k) { if (k && list && list.tickets[k]) { list.tickets[k].checked_in_at = null; save("list", list); } }); poll(); }
+        finishUndo(data.ok, data.message || "");
+      })
+      .catch(function () { show("error", "Could not undo", done.name, "No connection. Try Undo again when the badge says Online."); });
+  }
+  function finishUndo(ok, message) {
+    if (ok) { last = null; els.last.hidden = true; }
+    show("undone", ok ? "Admission undone" : "Could not undo", "", message);
+  }
+  els.undo.addEventListener("click", undo);
+  els.lastUndo.addEventListener("click", undo);
+  els.next.addEventListener("click", hideResult);
+  els.result.addEventListener("keydown", function (e) { if (e.key === "Escape") { hideResult(); } });
 
   els.manual.addEventListener("submit", function (e) {
     e.preventDefault();
-    unlockAudio();
-    admit(els.manualCode.value);
+    var code = els.manualCode.value;
+    if (!canonical(code)) { els.manualCode.focus(); return; }
     els.manualCode.value = "";
+    admit(code);
   });
 
+  // Search ----------------------------------------------------------------------------------
   els.search.addEventListener("submit", function (e) {
     e.preventDefault();
     var q = els.searchQuery.value.trim();
-    if (!q) { return; }
-    fetch(api.replace(/\/checkins$/, "/attendees") + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
-      .then(renderSearch)
-      .catch(function () { renderSearch({ attendees: offlineSearch(q) }); });
+    if (q.length < 2) { renderSearch([], q); return; }
+    request("GET", base + "/attendees?q=" + encodeURIComponent(q), undefined, TIMEOUT_MS)
+      .then(json)
+      .then(function (data) { renderSearch(data.attendees || [], q); })
+      .catch(function () { renderSearch(searchLocal(q), q); });
   });
-
-  function offlineSearch(q) {
-    q = q.toLowerCase();
-    return Object.keys(tickets).filter(function (code) {
-      var t = tickets[code];
-      return (t.name || "").toLowerCase().indexOf(q) >= 0 || (t.ref || "").toLowerCase().indexOf(q) >= 0;
-    }).slice(0, 20).map(function (code) { var t = tickets[code]; return { code: code, name: t.name, type: t.type, reference: t.ref, status: t.status, checked_in_at: t.checked_in_at }; });
+  function searchLocal(q) {
+    if (!list) { return []; }
+    var lower = q.toLowerCase(), ref = canonical(q);
+    return Object.keys(list.tickets).filter(function (key) {
+      var t = list.tickets[key];
+      return (t.name || "").toLowerCase().indexOf(lower) >= 0 ||
+        (ref.length >= 4 && canonical(t.ref).indexOf(ref) === 0) || canonical(t.order) === ref;
+    }).slice(0, 20).map(function (key) {
+      var t = list.tickets[key];
+      var at = local[key] ? local[key].at : t.checked_in_at;
+      return { code: t.ref, name: t.name, type: t.type, reference: t.ref, status: t.status, checked_in_at: at, by: t.by };
+    });
   }
-
-  function renderSearch(data) {
+  function renderSearch(found, q) {
     els.searchResults.textContent = "";
-    var list = data.attendees || [];
-    if (!list.length) {
-      var p = document.createElement("p"); p.textContent = "No attendees match."; els.searchResults.appendChild(p); return;
+    if (!found.length) {
+      var p = document.createElement("p");
+      p.textContent = q.length < 2 ? "Type at least 2 letters." : "No one matches “" + q + "”.";
+      els.searchResults.appendChild(p);
+      return;
     }
-    list.forEach(function (a) {
+    var ul = document.createElement("ul");
+    ul.className = "door-attendees";
+    found.forEach(function (a) {
       var li = document.createElement("li");
       li.className = "door-attendee";
       var text = document.createElement("span");
-      text.textContent = a.name + " · " + a.type + " · " + a.reference + (a.checked_in_at ? " · in at " + when(a.checked_in_at) : "");
+      text.className = "door-attendee__text";
+      var strong = document.createElement("strong");
+      strong.textContent = a.name || "No name";
+      text.appendChild(strong);
+      text.appendChild(document.createTextNode(" · " + a.type + " · " + a.reference));
+      text.appendChild(document.createElement("br"));
+      text.appendChild(document.createTextNode(a.status !== "valid" ? "Not valid: " + a.status
+        : a.checked_in_at ? "In at " + clock(a.checked_in_at) + (a.by ? " (" + a.by + ")" : "") : "Not in yet"));
       li.appendChild(text);
       if (a.status === "valid" && !a.checked_in_at) {
         var b = document.createElement("button");
         b.type = "button"; b.className = "button"; b.textContent = "Admit";
-        b.setAttribute("aria-label", "Admit " + a.name);
-        b.addEventListener("click", function () { unlockAudio(); admit(a.code); });
+        b.setAttribute("aria-label", "Admit " + (a.name || a.reference));
+        b.addEventListener("click", function () { admit(a.code); b.disabled = true; });
         li.appendChild(b);
       }
-      els.searchResults.appendChild(li);
+      ul.appendChild(li);
     });
+    els.searchResults.appendChild(ul);
   }
 
-  // Counts, the ticket list and syncing -------------------------------------------------------
-  function setOnline(value) { online = value; updateBadge(); }
+  // Network state, counts, the ticket list and syncing -------------------------------------
+  function setOnline(value) { if (online !== value) { online = value; updateBadge(); if (value) { sync(); } } }
+  function setSignedOut(value) { if (signedOut !== value) { signedOut = value; updateBadge(); } }
   function updateBadge() {
-    els.badge.textContent = online ? "Online" : "Offline";
-    els.badge.className = "door-badge door-badge--" + (online ? "online" : "offline");
+    els.badge.textContent = signedOut ? "Signed out" : online ? "Online" : "Offline";
+    els.badge.className = "door-badge door-badge--" + (signedOut || !online ? "offline" : "online");
     els.pending.textContent = queue.length ? queue.length + " waiting to sync" : "All synced";
+    if (signedOut && !$("sign-in-again")) {
+      var a = document.createElement("a");
+      a.id = "sign-in-again"; a.href = root.dataset.signIn; a.textContent = "Sign in again";
+      els.pending.parentNode.appendChild(a);
+    } else if (!signedOut && $("sign-in-again")) {
+      $("sign-in-again").remove();
+    }
   }
-  window.addEventListener("online", function () { setOnline(true); sync(); });
+  window.addEventListener("online", poll);
   window.addEventListener("offline", function () { setOnline(false); });
 
-  function refreshCounts() {
-    return fetch(api, { credentials: "same-origin" })
-      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+  function renderCounts(data) {
+    els.admitted.textContent = data.admitted;
+    els.expected.textContent = data.expected;
+    els.byType.textContent = "";
+    (data.by_type || []).forEach(function (t) {
+      var li = document.createElement("li");
+      li.textContent = t.name + ": " + t.admitted + " of " + t.expected;
+      els.byType.appendChild(li);
+    });
+    els.conflicts.hidden = !data.conflicts;
+    els.conflicts.textContent = data.conflicts + " ticket" + (data.conflicts === 1 ? "" : "s") + " admitted twice while offline";
+  }
+
+  var polling = false;
+  function poll() {
+    if (polling) { return Promise.resolve(); }
+    polling = true;
+    var url = api + (since && list ? "?since=" + encodeURIComponent(since) : "");
+    return request("GET", url, undefined, TIMEOUT_MS)
+      .then(json)
       .then(function (data) {
-        setOnline(true);
-        els.admitted.textContent = data.admitted;
-        els.expected.textContent = data.expected;
-        els.byType.textContent = "";
-        (data.by_type || []).forEach(function (t) {
-          var li = document.createElement("li");
-          li.textContent = t.name + ": " + t.admitted + " of " + t.expected;
-          els.byType.appendChild(li);
+        renderCounts(data);
+        if (data.changes && list) {
+          Object.keys(data.changes).forEach(function (key) {
+            list.tickets[key] = data.changes[key];
+            if (data.changes[key].checked_in_at && local[key] && !queued(key)) { delete local[key]; }
+          });
+          indexList(); save("list", list); save("local", local);
+        }
+        since = data.server_time; save("since", since);
+        return sync();
+      })
+      .catch(function () { /* the badge says offline */ })
+      .then(function () { polling = false; });
+  }
+  function queued(key) { return queue.some(function (q) { return q.key === key; }); }
+
+  function loadList() {
+    return request("GET", base + "/tickets", undefined, 20000, list && list.etag ? { "If-None-Match": list.etag } : {})
+      .then(function (r) {
+        if (r.status === 304) { return; }
+        var etag = r.headers.get("ETag");
+        return r.json().then(function (data) {
+          list = { salt: data.salt, expires_at: data.expires_at, tickets: data.tickets, etag: etag };
+          since = data.server_time;
+          indexList(); save("list", list); save("since", since);
         });
       })
-      .catch(function () { setOnline(false); });
+      .catch(function () { /* keep the copy we have */ });
   }
 
-  function loadTickets() {
-    return fetch(api.replace(/\/checkins$/, "/tickets"), { credentials: "same-origin" })
-      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
-      .then(function (data) { tickets = data.tickets || {}; save("tickets", tickets); })
-      .catch(function () {});
-  }
-
+  var syncing = false;
   function sync() {
-    if (!queue.length || !online) { return Promise.resolve(); }
-    var batch = queue.slice();
-    return post(api + "/bulk", { device: device, admissions: batch })
+    if (syncing || !queue.length || !online || signedOut) { return Promise.resolve(); }
+    syncing = true;
+    var batch = queue.slice(0, 200);
+    var admissions = batch.map(function (q) { return { code: q.code, nonce: q.nonce, at: q.at }; });
+    return request("POST", base + "/checkins/bulk", { device: device, admissions: admissions }, 20000)
+      .then(json)
       .then(function (data) {
-        var done = {};
-        (data.results || []).forEach(function (r) { done[r.nonce] = r; });
-        queue = queue.filter(function (q) { return !done[q.nonce]; });
-        save("queue", queue);
-        var doubles = (data.results || []).filter(function (r) { return r.result === "conflict"; });
-        if (doubles.length) {
-          show("already", "Admitted twice while offline", doubles.length + " ticket(s) were also admitted on another device. Organisers can see them in the report.");
-        }
+        if (data.httpStatus !== 200) { return; }
+        var byNonce = {};
+        (data.results || []).forEach(function (r) { byNonce[r.nonce] = r; });
+        var problems = [];
+        batch.forEach(function (q) {
+          var r = byNonce[q.nonce];
+          if (!r) { return; }
+          var entry = list && list.tickets[q.key];
+          if (r.result === "admitted" && entry) { entry.checked_in_at = q.at; entry.by = staff; entry.device = device; }
+          if (r.result !== "admitted") { problems.push({ q: q, r: r, entry: entry }); }
+          delete local[q.key];
+        });
+        queue = queue.filter(function (q) { return !byNonce[q.nonce]; });
+        save("queue", queue); save("local", local); if (list) { save("list", list); }
         updateBadge();
+        if (problems.length) { report(problems); }
       })
-      .catch(function () { setOnline(false); });
+      .catch(function () { /* stays queued */ })
+      .then(function () { syncing = false; if (queue.length && online) { setTimeout(sync, 500); } });
+  }
+  function report(problems) {
+    els.report.hidden = false;
+    problems.forEach(function (p) {
+      var li = document.createElement("li");
+      var name = p.entry ? (p.entry.name || "No name") + " (" + p.entry.ref + ")" : p.q.code;
+      li.textContent = p.r.result === "conflict"
+        ? name + ": admitted offline here at " + clock(p.q.at) + ", and also at " + clock(p.r.first && p.r.first.at) + (p.r.first && p.r.first.by ? " by " + p.r.first.by : "") + " on another phone."
+        : name + ": admitted offline at " + clock(p.q.at) + ", but not valid: " + (p.r.message || p.r.reason) + ".";
+      els.reportList.appendChild(li);
+    });
+    var twice = problems.some(function (p) { return p.r.result === "conflict"; });
+    show(twice ? "already" : "invalid", twice ? "Admitted twice while offline" : "Offline admission not valid", "",
+      problems.length + (problems.length === 1 ? " admission" : " admissions") + " from the offline queue need a look: see Found when syncing.");
   }
 
-  setInterval(function () { refreshCounts().then(sync); }, SYNC_MS);
-  setInterval(loadTickets, 60000);
-
-  // Camera ---------------------------------------------------------------------------------
+  // Camera ----------------------------------------------------------------------------------
   var canvas = document.createElement("canvas");
   var ctx = canvas.getContext("2d", { willReadFrequently: true });
   var detector = null;
-  var stream = null;
-  var lastSeen = "";
-  var lastSeenAt = 0;
-  var lastFrameAt = 0;
-  var scanning = false;
+  var cam = { wanted: false, stream: null, gen: 0, starting: false, startedAt: 0, running: false, lastTime: -1, lastProgress: 0, denied: false, failedAt: 0, torch: false };
+  var seen = {};                         // code -> when it was last in view
 
-  function cameraStatus(text) { els.cameraStatus.textContent = text; }
+  function status(text) { if (els.cameraStatus.textContent !== text) { els.cameraStatus.textContent = text; } }
 
   function setupDetector() {
-    if (!("BarcodeDetector" in window) || !BarcodeDetector.getSupportedFormats) { return Promise.resolve(); }
-    return BarcodeDetector.getSupportedFormats().then(function (formats) {
-      if (formats.indexOf("qr_code") >= 0) { detector = new BarcodeDetector({ formats: ["qr_code"] }); }
-    }).catch(function () {});
+    if (!("BarcodeDetector" in window) || !window.BarcodeDetector.getSupportedFormats) { return Promise.resolve(); }
+    return window.BarcodeDetector.getSupportedFormats().then(function (formats) {
+      if (formats.indexOf("qr_code") >= 0) { detector = new window.BarcodeDetector({ formats: ["qr_code"] }); }
+    }).catch(function () { detector = null; });
+  }
+
+  function stopTracks() {
+    cam.running = false;
+    if (cam.stream) { cam.stream.getTracks().forEach(function (t) { t.stop(); }); cam.stream = null; }
+  }
+
+  function constraints() {
+    var chosen = localStorage.getItem("door:camera-device");
+    if (chosen) { return { audio: false, video: { deviceId: { exact: chosen } } }; }
+    return { audio: false, video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } } };
   }
 
   function startCamera() {
-    unlockAudio();
+    cam.wanted = true;
+    try { localStorage.setItem("door:camera", "on"); } catch (e) { /* private mode */ }
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      cameraStatus("This browser cannot use the camera here. Type codes or search by name below.");
+      status("This browser cannot use the camera on this page. Type codes or search by name below.");
       return;
     }
-    stopCamera();
-    cameraStatus("Starting the camera…");
-    navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" } }, audio: false })
-      .then(function (s) {
-        stream = s;
-        els.video.srcObject = s;
-        s.getVideoTracks().forEach(function (track) {
-          track.addEventListener("ended", function () { cameraStatus("The camera stopped. Restarting…"); setTimeout(startCamera, 500); });
-        });
-        return els.video.play();
-      })
-      .then(function () { scanning = true; lastFrameAt = Date.now(); cameraStatus("Scanning. Hold a ticket's QR code up to the camera."); els.start.textContent = "Restart camera"; tick(); })
+    stopTracks();
+    var gen = ++cam.gen;
+    cam.starting = true;
+    cam.startedAt = Date.now();
+    status("Starting the camera…");
+    navigator.mediaDevices.getUserMedia(constraints())
       .catch(function (err) {
-        scanning = false;
-        var denied = err && err.name === "NotAllowedError";
-        cameraStatus(denied
-          ? "Camera permission was refused. Allow the camera in the browser settings, then press Restart camera."
-          : "The camera could not start (" + (err && err.name || "error") + "). Press Restart camera, or type codes below.");
+        if (localStorage.getItem("door:camera-device") && err && (err.name === "OverconstrainedError" || err.name === "NotFoundError")) {
+          localStorage.removeItem("door:camera-device");   // the remembered camera has gone
+          return navigator.mediaDevices.getUserMedia(constraints());
+        }
+        throw err;
+      })
+      .then(function (stream) {
+        if (gen !== cam.gen) { stream.getTracks().forEach(function (t) { t.stop(); }); return; }
+        cam.stream = stream;
+        cam.denied = false;
+        els.video.srcObject = stream;
+        stream.getVideoTracks().forEach(function (track) {
+          track.addEventListener("ended", function () {
+            if (gen === cam.gen) { cam.running = false; status("The camera stopped. Restarting…"); }
+          });
+        });
+        return els.video.play().then(function () {
+          if (gen !== cam.gen) { return; }
+          cam.starting = false; cam.running = true; cam.lastProgress = Date.now(); cam.lastTime = -1;
+          status("Scanning. Hold a ticket's QR code up to the camera.");
+          els.start.textContent = "Restart camera";
+          setupTorch(stream); setupSwitch();
+          scanLoop(gen);
+        });
+      })
+      .catch(function (err) {
+        if (gen !== cam.gen) { return; }
+        cam.starting = false; cam.running = false; cam.failedAt = Date.now();
+        cam.denied = !!err && (err.name === "NotAllowedError" || err.name === "SecurityError");
+        status(cam.denied
+          ? "Camera permission was refused. Allow the camera for this site in the browser settings; scanning restarts by itself."
+          : "The camera could not start (" + ((err && err.name) || "error") + "). Trying again… You can also type codes below.");
       });
   }
 
-  function stopCamera() {
-    scanning = false;
-    if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; }
+  function scanLoop(gen) {
+    if (gen !== cam.gen || !cam.running) { return; }
+    var next = function () { if (gen === cam.gen && cam.running) { setTimeout(function () { scanLoop(gen); }, 120); } };
+    var work;
+    try { work = scanFrame(); } catch (e) { work = null; }
+    Promise.resolve(work).catch(function () {}).then(next);
+  }
+
+  function scanFrame() {
+    var v = els.video;
+    if (v.readyState < 2 || !v.videoWidth) { return null; }
+    if (v.currentTime !== cam.lastTime) { cam.lastTime = v.currentTime; cam.lastProgress = Date.now(); }
+    var w = Math.min(v.videoWidth, 640);
+    var h = Math.round(v.videoHeight * (w / v.videoWidth));
+    if (canvas.width !== w) { canvas.width = w; }
+    if (canvas.height !== h) { canvas.height = h; }
+    ctx.drawImage(v, 0, 0, w, h);
+    if (detector) {
+      return detector.detect(canvas).then(function (codes) { if (codes.length) { found(codes[0].rawValue); } });
+    }
+    if (window.jsQR) {
+      var img = ctx.getImageData(0, 0, w, h);
+      var qr = window.jsQR(img.data, w, h, { inversionAttempts: "attemptBoth" });
+      if (qr && qr.data) { found(qr.data); }
+    }
+    return null;
   }
 
   function found(text) {
+    var code = canonical(text);
     var now = Date.now();
-    if (text === lastSeen && now - lastSeenAt < REPEAT_MS) { return; } // the same code, still in view
-    lastSeen = text; lastSeenAt = now;
+    var lastSeen = seen[code] || 0;
+    seen[code] = now;
+    if (now - lastSeen < REPEAT_MS) { return; }   // still in view since it was read
     admit(text);
   }
 
-  function tick() {
-    if (!scanning) { return; }
-    var v = els.video;
-    if (v.readyState >= 2 && v.videoWidth) {
-      lastFrameAt = Date.now();
-      var w = Math.min(v.videoWidth, 640);
-      var h = Math.round(v.videoHeight * (w / v.videoWidth));
-      canvas.width = w; canvas.height = h;
-      if (detector) {
-        detector.detect(v).then(function (codes) { if (codes.length) { found(codes[0].rawValue); } }).catch(function () {});
-      } else if (window.jsQR) {
-        ctx.drawImage(v, 0, 0, w, h);
-        var img = ctx.getImageData(0, 0, w, h);
-        var qr = window.jsQR(img.data, w, h, { inversionAttempts: "attemptBoth" });
-        if (qr && qr.data) { found(qr.data); }
-      }
-    }
-    setTimeout(function () { requestAnimationFrame(tick); }, 120);
+  function setupTorch(stream) {
+    var track = stream.getVideoTracks()[0];
+    var caps = track && track.getCapabilities ? track.getCapabilities() : {};
+    els.torch.hidden = !caps.torch;
+    cam.torch = false;
+    els.torch.setAttribute("aria-pressed", "false");
   }
-
-  // A watchdog: frames stopping (screen slept, camera taken away) restarts the camera.
-  setInterval(function () {
-    if (scanning && Date.now() - lastFrameAt > 5000) { cameraStatus("No picture from the camera. Restarting…"); startCamera(); }
-  }, 2000);
-  document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible" && stream) { startCamera(); }
+  els.torch.addEventListener("click", function () {
+    var track = cam.stream && cam.stream.getVideoTracks()[0];
+    if (!track) { return; }
+    var on = !cam.torch;
+    track.applyConstraints({ advanced: [{ torch: on }] }).then(function () {
+      cam.torch = on; els.torch.setAttribute("aria-pressed", on ? "true" : "false");
+    }).catch(function () { els.torch.hidden = true; });
   });
 
-  els.start.addEventListener("click", startCamera);
+  function cameras() {
+    if (!navigator.mediaDevices.enumerateDevices) { return Promise.resolve([]); }
+    return navigator.mediaDevices.enumerateDevices().then(function (all) {
+      return all.filter(function (d) { return d.kind === "videoinput"; });
+    }).catch(function () { return []; });
+  }
+  function setupSwitch() { cameras().then(function (list) { els.switchCam.hidden = list.length < 2; }); }
+  els.switchCam.addEventListener("click", function () {
+    var current = cam.stream && cam.stream.getVideoTracks()[0] && cam.stream.getVideoTracks()[0].getSettings().deviceId;
+    cameras().then(function (list) {
+      if (list.length < 2) { return; }
+      var i = list.findIndex(function (d) { return d.deviceId === current; });
+      localStorage.setItem("door:camera-device", list[(i + 1) % list.length].deviceId);   // remembered next time
+      startCamera();
+    });
+  });
+
+  // The watchdog: whatever stopped the camera, start it again while staff want it.
+  setInterval(function () {
+    if (!cam.wanted || document.visibilityState !== "visible") { return; }
+    var now = Date.now();
+    if (cam.starting) {
+      if (now - cam.startedAt > 10000) { status("The camera is not answering. Restarting…"); startCamera(); }
+      return;
+    }
+    if (!cam.running) {
+      if (now - cam.failedAt > (cam.denied ? 10000 : 3000)) { startCamera(); }
+      return;
+    }
+    if (now - cam.lastProgress > STALL_MS) { status("No picture from the camera. Restarting…"); startCamera(); }
+  }, 2000);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && cam.wanted) { startCamera(); poll(); }
+  });
+  if (navigator.permissions && navigator.permissions.query) {
+    navigator.permissions.query({ name: "camera" }).then(function (p) {
+      p.addEventListener("change", function () { if (p.state === "granted" && cam.wanted) { startCamera(); } });
+    }).catch(function () { /* not supported here */ });
+  }
+
+  els.start.addEventListener("click", function () { unlockAudio(); startCamera(); });
+
+  // Start -----------------------------------------------------------------------------------
   updateBadge();
+  setInterval(poll, POLL_MS);
+  setInterval(loadList, LIST_MS);
+  loadList().then(poll);
   setupDetector().then(function () {
-    refreshCounts(); loadTickets(); sync();
-    if (root.dataset.autostart === "true") { startCamera(); }
+    if (root.dataset.autostart === "true" || localStorage.getItem("door:camera") === "on") { startCamera(); }
   });
 })();

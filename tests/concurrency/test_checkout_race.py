@@ -77,16 +77,18 @@ def test_200_buyers_for_50_seats_get_exactly_50(app_processes, session, standin)
 
 
 def test_without_the_lock_the_same_rush_oversells_or_fails(app_processes, session, standin, db):
-    event, tt = _sale(session)
     group = app_processes(2, locking=False)
-    outcomes = asyncio.run(_rush(group.urls, event.slug, tt.id, ATTEMPTS))
-    held = _held(session, event)
-    # PostgreSQL without the row lock sells seats it does not have; SQLite without
-    # BEGIN IMMEDIATE fails writers on stale snapshots. Either way the guarantee is gone.
-    if db.is_sqlite:
-        assert held > SEATS or set(outcomes) - {303, 409}, (held, outcomes)
-    else:
-        assert held > SEATS, (held, outcomes)
+    seen = []
+    for _ in range(3):  # a race: a few rounds until the missing lock shows
+        event, tt = _sale(session)
+        outcomes = asyncio.run(_rush(group.urls, event.slug, tt.id, ATTEMPTS))
+        held = _held(session, event)
+        seen.append((held, dict(outcomes)))
+        # PostgreSQL without the row lock sells seats it does not have; SQLite without
+        # BEGIN IMMEDIATE fails writers on stale snapshots. Either way the guarantee is gone.
+        if held > SEATS or (db.is_sqlite and set(outcomes) - {303, 409}):
+            return
+    raise AssertionError(f"the rush never oversold or failed without the lock: {seen}")
 
 
 def _pay(client: httpx.Client, url: str, slug: str, type_id: int, standin) -> tuple[str, dict]:  # type: ignore[no-untyped-def]

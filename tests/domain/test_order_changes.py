@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from booking import ratelimit
-from booking.domain import order_changes, orders
+from booking.domain import order_changes, orders, refunds
 from booking.domain.errors import InvalidInput, NotFound
 from booking.models import EventStatus, MailOutbox, Order, OrderStatus, Ticket, TicketStatus
 from tests.domain.test_orders import KEY, reserve
@@ -110,10 +110,13 @@ def test_a_cancel_refund_is_counted_once_whichever_record_comes_first(db, sessio
                 s, payment_intent="pi_test_1", amount_refunded=2000, now=NOW
             )
 
+    [pending] = refunds.for_order(session, order_id=order.id)
+    assert (pending.status, pending.amount) == ("pending", 2000)
+
     def ours() -> None:
         with db.write_session() as s:
-            order_changes.record_cancel_refund(
-                s, order_id=order.id, amount=2000, refund_id="re_1", now=NOW
+            refunds.mark_succeeded(
+                s, refund_id=pending.id, stripe_refund_id="re_1", amount=2000, now=NOW
             )
 
     for step in (webhook, ours, ours) if webhook_first else (ours, webhook, ours):

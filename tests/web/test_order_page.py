@@ -14,7 +14,15 @@ from sqlmodel import select
 
 from booking.domain import order_changes
 from booking.domain.tickets import reference
-from booking.models import MailKind, MailOutbox, Order, OrderStatus, Ticket, TicketStatus
+from booking.models import (
+    MailKind,
+    MailOutbox,
+    Order,
+    OrderStatus,
+    Refund,
+    Ticket,
+    TicketStatus,
+)
 from booking.web.orders import LOOKUP_LIMIT
 from tests.helpers import buy, csrf_from, ticket_types
 from tests.mail.flows import pay
@@ -34,6 +42,11 @@ def _allow_cancel(session, event, hours=48):  # type: ignore[no-untyped-def]
     event.buyer_cancel_cutoff_hours = hours
     session.add(event)
     session.commit()
+
+
+def refund_id(standin):  # type: ignore[no-untyped-def]
+    [made] = standin.events_of("refund.created")
+    return made["data"]["object"]["id"]
 
 
 def _paid(client, session, event, standin, n=2):  # type: ignore[no-untyped-def]
@@ -169,7 +182,9 @@ def test_cancelling_before_the_cut_off_refunds_and_releases_the_seats(
     assert order.amount_refunded == 5000 and order.refund_due == 0
     assert {t.status for t in _tickets(session, order)} == {TicketStatus.CANCELLED}
     [refund] = [r for r in standin.requests() if r["path"] == "/v1/refunds"]
-    assert refund["idempotency_key"] == f"refund:{order.reference}:cancel"
+    [row] = session.exec(select(Refund).where(Refund.order_id == order.id)).all()
+    assert (row.status, row.amount, row.stripe_refund_id) == ("succeeded", 5000, refund_id(standin))
+    assert refund["idempotency_key"] == f"refund:{order.reference}:{row.id}"
     assert refund["params"]["payment_intent"] == order.stripe_payment_intent
     assert int(refund["params"]["amount"]) == 5000
     assert [r.kind for r in _mail(session)] == [MailKind.CONFIRMATION, MailKind.CANCELLED]

@@ -29,7 +29,7 @@ def debate(session):
     make_speaker(session, event, position=1, name="Daniel Moylan", affiliation="Adviser")
     make_ticket_type(session, event, name="Standard", price=1000)
     make_ticket_type(session, event, name="Concession", price=500, position=1)
-    make_ticket_type(session, event, name="Members", price=700, visible=False, position=2)
+    make_ticket_type(session, event, name="Society members", price=700, visible=False, position=2)
     return event
 
 
@@ -64,7 +64,7 @@ def test_event_page_shows_everything_a_reader_needs(client, debate):
         "Add to calendar",
     ]:
         assert text in html, text
-    assert "Members" not in html  # hidden ticket type
+    assert "Society members" not in html  # hidden ticket type
     assert html.index("Andrew Adonis") < html.index("Daniel Moylan")
     assert response.context["page"].offers[0].state == "on_sale"
 

@@ -10,9 +10,32 @@ from booking.web.auth import RequireRole
 
 
 def routes() -> list[BaseRoute]:
-    from booking.web.admin import events, mail, orders, users
+    from booking.web.admin import (
+        announcements,
+        cancel,
+        dashboard,
+        events,
+        exports,
+        mail,
+        media,
+        order_actions,
+        orders,
+        promo,
+        speakers,
+        ticket_types,
+        users,
+    )
 
-    area = [*events.routes, *orders.routes, *mail.routes, *users.routes]
+    area = [*events.routes, *orders.routes, *mail.routes, *users.routes, *promo.routes]
+    area += [
+        *ticket_types.routes,
+        *speakers.routes,
+        *announcements.routes,
+        *media.routes,
+        *cancel.routes,
+    ]
+    area += [*order_actions.routes, *dashboard.routes, *exports.routes]
     return [
-        Mount("/admin", routes=area, middleware=[Middleware(RequireRole, roles=[Role.ORGANISER])])
+        Mount("/admin", routes=area, middleware=[Middleware(RequireRole, roles=[Role.ORGANISER])]),
+        *users.public_routes,  # /invitation/{token}: for people who cannot sign in yet
     ]

@@ -1,0 +1,114 @@
+"""The runner for long organiser tasks (BulkJob rows): cancelling an event's orders.
+
+It claims a job under a lease, then works order by order: cancel (one transaction), refund
+through Stripe (no transaction open), record and email (one transaction). Any number of
+runners may be started; a runner that stops half way leaves its lease to lapse, and the next
+one carries on where it stopped (see booking.domain.cancellation).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from booking import checkout
+from booking.domain import cancellation
+from booking.domain.cancellation import Lease
+from booking.models import Order
+from booking.payments import PaymentError, Refund
+from booking.web.services import Services
+
+log = logging.getLogger("booking.bulk")
+
+
+async def run_pending(svc: Services, *, max_orders: int | None = None) -> int:
+    """Work through every due job; returns how many orders were finished.
+
+    `max_orders` stops after that many orders with the job still leased (as a crash would).
+    """
+    finished = 0
+    while await svc.read(cancellation.has_due, now=svc.now()):
+        lease = await svc.write(cancellation.claim, now=svc.now())
+        if lease is None:
+            break
+        budget = None if max_orders is None else max_orders - finished
+        count, stopped = await run_job(svc, lease, max_orders=budget)
+        finished += count
+        if stopped:
+            break
+    return finished
+
+
+async def run_job(
+    svc: Services, lease: Lease, *, max_orders: int | None = None
+) -> tuple[int, bool]:
+    """Process one claimed job's orders; returns (orders finished, stopped early)."""
+    finished = 0
+    failed: dict[int, str] = {}
+    while True:
+        if max_orders is not None and finished >= max_orders:
+            return finished, True
+        renewed = await svc.write(cancellation.renew, lease=lease, now=svc.now())
+        if renewed is None:
+            log.warning("bulk job %s was taken over by another runner", lease.job_id)
+            return finished, True
+        lease = renewed
+        order = await svc.read(cancellation.next_order, lease=lease, skip=failed.keys())
+        if order is None:
+            break
+        assert order.id is not None
+        error = await _one_order(svc, lease, order.id)
+        if error:
+            failed[order.id] = error
+        else:
+            finished += 1
+    if failed:
+        summary = "; ".join(f"order {oid}: {message}" for oid, message in failed.items())
+        await svc.write(
+            cancellation.fail,
+            lease=lease,
+            now=svc.now(),
+            error=f"{len(failed)} refund(s) failed: {summary}",
+        )
+    else:
+        await svc.write(cancellation.complete, lease=lease, now=svc.now())
+    return finished, False
+
+
+async def _one_order(svc: Services, lease: Lease, order_id: int) -> str:
+    """Cancel, refund and finish one order; returns an error message, or "" when done."""
+    order = await svc.write(
+        cancellation.cancel_order, lease=lease, order_id=order_id, now=svc.now()
+    )
+    amount = await svc.read(cancellation.refund_amount, lease=lease, order=order)
+    refund_id = None
+    if amount > 0:
+        try:
+            refund = await send_refund(svc, order)
+        except PaymentError as exc:
+            if exc.code != "charge_already_refunded":
+                log.warning("refund for %s failed: %s", order.reference, exc)
+                return str(exc)
+            amount = 0  # refunded elsewhere (Stripe's dashboard); its webhook records it
+        else:
+            refund_id, amount = refund.id, refund.amount
+    await svc.write(
+        cancellation.finish_order,
+        lease=lease,
+        order_id=order_id,
+        now=svc.now(),
+        refund_id=refund_id,
+        amount=amount,
+    )
+    return ""
+
+
+async def send_refund(svc: Services, order: Order) -> Refund:
+    """Refund what is left of the order's payment; the same request however often it is sent
+    (no amount, "all that is left", and the same idempotency key). Raises PaymentError."""
+    assert order.stripe_payment_intent
+    return await checkout.payments(svc).refund(
+        payment_intent=order.stripe_payment_intent,
+        amount=None,
+        idempotency_key=cancellation.refund_key(order),
+        metadata={"order_reference": order.reference, "reason": "event_cancelled"},
+    )

@@ -1,0 +1,235 @@
+"""Who is expected at the door and who is in: counts, search, and the device's offline list.
+
+The offline list holds no ticket codes. Each ticket is keyed by a SHA-256 digest of the
+event's salt and its code, which the device computes from what it scans; a copy of the list
+taken from a phone therefore cannot be turned back into working tickets. The device cannot
+check HMAC signatures (the key stays on the server), so an offline admission is provisional:
+the server checks each one again when the device syncs (`checkin.sync_offline`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from booking.domain import tickets
+from booking.models import (
+    AuditEntry,
+    CheckIn,
+    CheckInConflict,
+    Event,
+    Order,
+    Ticket,
+    TicketStatus,
+    TicketType,
+)
+
+# A change committed a moment after a poll can carry an earlier time than the poll's answer;
+# answering with everything from this much before `since` covers that (entries repeat, which
+# is harmless: each says the ticket's current state).
+CHANGES_OVERLAP = timedelta(seconds=30)
+LIST_KEEP = timedelta(hours=12)  # a device drops its list this long after the event ends
+ADMISSION_ACTIONS = ("ticket.admitted", "ticket.admission_undone")
+KEY_HEX = 32  # 128 bits of SHA-256
+
+
+@dataclass(frozen=True)
+class TypeCount:
+    name: str
+    admitted: int
+    expected: int
+
+
+@dataclass(frozen=True)
+class Counts:
+    admitted: int
+    expected: int
+    by_type: list[TypeCount]
+    conflicts: int
+
+
+def counts(session: Session, *, event_id: int) -> Counts:
+    """Admitted against expected (valid tickets), per ticket type, and how many offline
+    admissions turned out to be a second admission of a ticket."""
+    # Two plain index scans, counted here: a join's plan would rest on table statistics,
+    # which are stale while the door is filling a fresh table (see `_admissions`).
+    valid = dict(
+        session.exec(
+            select(Ticket.id, Ticket.ticket_type_id).where(
+                Ticket.event_id == event_id, Ticket.status == TicketStatus.VALID
+            )
+        ).all()
+    )
+    inside = session.exec(
+        select(CheckIn.ticket_id).where(
+            CheckIn.event_id == event_id, col(CheckIn.undone_at).is_(None)
+        )
+    ).all()
+    expected = Counter(valid.values())
+    admitted = Counter(valid[t] for t in inside if t in valid)
+    types = session.exec(
+        select(TicketType)
+        .where(TicketType.event_id == event_id)
+        .order_by(col(TicketType.position), col(TicketType.id))
+    ).all()
+    conflicts = session.exec(
+        select(func.count())
+        .select_from(CheckInConflict)
+        .where(CheckInConflict.event_id == event_id)
+    ).one()
+    by_type = [TypeCount(t.name, admitted[t.id], expected[t.id]) for t in types if expected[t.id]]
+    return Counts(sum(admitted.values()), len(valid), by_type, int(conflicts))
+
+
+@dataclass(frozen=True)
+class Attendee:
+    code: str
+    name: str
+    type: str
+    reference: str
+    order_reference: str
+    status: str
+    checked_in_at: datetime | None
+    by: str
+
+
+@dataclass(frozen=True)
+class _In:
+    at: datetime
+    by: str
+    device: str
+
+
+def _admissions(session: Session, ticket_ids: list[int]) -> dict[int, _In]:
+    """The admission that counts for each of these tickets.
+
+    Looked up apart from the tickets: a join would leave the plan to table statistics, and
+    a fresh door table (hundreds of rows since the last ANALYZE) can turn it quadratic.
+    """
+    if not ticket_ids:
+        return {}
+    rows = session.exec(
+        select(CheckIn.ticket_id, CheckIn.at, CheckIn.by_name, CheckIn.device).where(
+            col(CheckIn.ticket_id).in_(ticket_ids), col(CheckIn.undone_at).is_(None)
+        )
+    ).all()
+    return {ticket_id: _In(at, by, device) for ticket_id, at, by, device in rows}
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(session: Session, *, event_id: int, query: str, limit: int = 20) -> list[Attendee]:
+    """Tickets of the event by attendee name, buyer name or email, order reference or ticket
+    reference (at least 2 characters), with whether each is in."""
+    q = query.strip().lower()
+    if len(q) < 2:
+        return []
+    like = _like(q)
+    ref = tickets.normalise(q)
+    matches = [
+        func.lower(Ticket.attendee_name).like(like, escape="\\"),
+        func.lower(Order.buyer_name).like(like, escape="\\"),
+        func.lower(Order.buyer_email).like(like, escape="\\"),
+        func.replace(Order.reference, "-", "") == ref,
+    ]
+    if len(ref) >= 4:
+        matches.append(col(Ticket.code).startswith(ref, autoescape=True))
+    rows = session.exec(
+        select(Ticket, TicketType.name, Order.reference)
+        .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
+        .join(Order, col(Order.id) == Ticket.order_id)
+        .where(Ticket.event_id == event_id, col(Ticket.code).is_not(None), or_(*matches))
+        .order_by(func.lower(Ticket.attendee_name), col(Ticket.id))
+        .limit(limit)
+    ).all()
+    found = _admissions(session, [t.id for t, _, _ in rows if t.id is not None])
+    return [
+        Attendee(
+            t.code or "",
+            t.attendee_name,
+            type_name,
+            tickets.reference(t.code or ""),
+            order_ref,
+            t.status,
+            found[t.id].at if t.id in found else None,
+            found[t.id].by if t.id in found else "",
+        )
+        for t, type_name, order_ref in rows
+    ]
+
+
+def list_salt(event: Event) -> str:
+    return f"booking-door:{event.id}:"
+
+
+def list_key(salt: str, code: str) -> str:
+    """The offline list's key for a ticket code (the device computes the same)."""
+    return hashlib.sha256(f"{salt}{code}".encode()).hexdigest()[:KEY_HEX]
+
+
+@dataclass(frozen=True)
+class DoorList:
+    salt: str
+    expires_at: datetime
+    tickets: dict[str, dict[str, object]]
+
+
+def _entries(session: Session, salt: str, *where: Any) -> dict[str, dict[str, object]]:
+    rows = session.exec(
+        select(Ticket, TicketType.name, Order.reference)
+        .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
+        .join(Order, col(Order.id) == Ticket.order_id)
+        .where(col(Ticket.code).is_not(None), *where)
+        .order_by(col(Ticket.id))
+    ).all()
+    found = _admissions(session, [t.id for t, _, _ in rows if t.id is not None])
+    entries: dict[str, dict[str, object]] = {}
+    for t, type_name, order_ref in rows:
+        assert t.code is not None and t.id is not None
+        admitted = found.get(t.id)
+        entries[list_key(salt, t.code)] = {
+            "name": t.attendee_name,
+            "type": type_name,
+            "ref": tickets.reference(t.code),
+            "order": order_ref,
+            "status": t.status,
+            "checked_in_at": admitted.at.isoformat() if admitted else None,
+            "by": admitted.by if admitted else "",
+            "device": admitted.device if admitted else "",
+        }
+    return entries
+
+
+def ticket_list(session: Session, *, event: Event) -> DoorList:
+    """Every issued ticket of the event, keyed by `list_key`, for a device to keep offline."""
+    salt = list_salt(event)
+    ends = event.ends_at or event.starts_at
+    return DoorList(salt, ends + LIST_KEEP, _entries(session, salt, Ticket.event_id == event.id))
+
+
+def changes(session: Session, *, event: Event, since: datetime) -> dict[str, dict[str, object]]:
+    """Tickets admitted or un-admitted since `since` (with some overlap), as in `ticket_list`,
+    so a device's offline list stays within a poll of the truth."""
+    changed = session.exec(
+        select(AuditEntry.subject_id)
+        .where(
+            AuditEntry.event_id == event.id,
+            col(AuditEntry.at) >= since - CHANGES_OVERLAP,
+            col(AuditEntry.action).in_(ADMISSION_ACTIONS),
+        )
+        .distinct()
+    ).all()
+    if not changed:
+        return {}
+    return _entries(
+        session, list_salt(event), Ticket.event_id == event.id, col(Ticket.id).in_(changed)
+    )

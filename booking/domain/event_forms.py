@@ -1,0 +1,169 @@
+"""The event form: what an organiser typed, read and checked field by field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from booking.domain import inputs
+from booking.models import Event
+
+MAX_CAPACITY = 100_000
+MAX_CUTOFF_HOURS = 24 * 60
+NEW = "new"
+
+
+@dataclass
+class EventFields:
+    """An event form, read and checked field by field."""
+
+    title: str = ""
+    slug: str = ""
+    strapline: str = ""
+    description: str = ""
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    doors_at: datetime | None = None
+    venue_id: int | None = None
+    new_venue: dict[str, str] | None = None  # name, address, postcode when "A new venue"
+    organisation_ids: list[int] = field(default_factory=list)
+    new_organisation: str = ""
+    capacity: int | None = None
+    contact_email: str = ""
+    buyer_cancel_allowed: bool = False
+    buyer_cancel_cutoff_hours: int = 48
+
+
+def read_form(
+    raw: Mapping[str, str], organisers: Sequence[str], *, zone: ZoneInfo
+) -> tuple[EventFields, dict[str, str]]:
+    """The event form's values and any messages, by field name."""
+    errors = inputs.Errors()
+    f = EventFields()
+    f.title = (
+        errors.take(
+            "title",
+            lambda: inputs.text(raw.get("title"), name="Title", limit=300, missing="Enter a title"),
+        )
+        or ""
+    )
+    typed_slug = raw.get("slug", "").strip().lower()
+    f.slug = inputs.slug(typed_slug or f.title)
+    if typed_slug and (f.slug != typed_slug or len(typed_slug) > 80):
+        errors["slug"] = (
+            "Web address must be 80 characters or fewer, using only lower case letters, "
+            "numbers and hyphens"
+        )
+    elif not f.slug and f.title:
+        errors["slug"] = "Enter a web address, like london-and-brexit"
+    f.strapline = (
+        errors.take(
+            "strapline", lambda: inputs.text(raw.get("strapline"), name="Strapline", limit=500)
+        )
+        or ""
+    )
+    f.description = (
+        errors.take(
+            "description",
+            lambda: inputs.paragraphs(raw.get("description"), name="Description", limit=20_000),
+        )
+        or ""
+    )
+    for name, label, required in (
+        ("starts", "start", True),
+        ("ends", "end", False),
+        ("doors", "doors open", False),
+    ):
+        value = errors.take(
+            f"{name}_date",
+            lambda n=name, lab=label, req=required: inputs.local_datetime(
+                raw.get(f"{n}_date"), raw.get(f"{n}_time"), label=lab, zone=zone, required=req
+            ),
+        )
+        setattr(f, f"{name}_at", value)
+    if f.starts_at and f.ends_at and f.ends_at <= f.starts_at:
+        errors["ends_date"] = "The end must be after the start"
+    if f.starts_at and f.doors_at and f.doors_at > f.starts_at:
+        errors["doors_date"] = "Doors must open at or before the start"
+    _read_venue(raw, f, errors)
+    for value in organisers:
+        if value.isdigit() and int(value) not in f.organisation_ids:
+            f.organisation_ids.append(int(value))
+    f.new_organisation = (
+        errors.take(
+            "new_organisation",
+            lambda: inputs.text(raw.get("new_organisation"), name="Organisation name", limit=200),
+        )
+        or ""
+    )
+    f.capacity = errors.take(
+        "capacity",
+        lambda: inputs.optional_whole_number(
+            raw.get("capacity"), name="Capacity", minimum=1, maximum=MAX_CAPACITY
+        ),
+    )
+    f.contact_email = (
+        errors.take("contact_email", lambda: inputs.email(raw.get("contact_email"))) or ""
+    )
+    f.buyer_cancel_allowed = raw.get("buyer_cancel_allowed") == "yes"
+    hours = errors.take(
+        "buyer_cancel_cutoff_hours",
+        lambda: inputs.whole_number(
+            raw.get("buyer_cancel_cutoff_hours"),
+            name="Hours before the start",
+            minimum=0,
+            maximum=MAX_CUTOFF_HOURS,
+            missing="Enter how many hours before the start cancelling closes",
+        ),
+    )
+    f.buyer_cancel_cutoff_hours = 48 if hours is None else hours
+    return f, dict(errors)
+
+
+def _read_venue(raw: Mapping[str, str], f: EventFields, errors: inputs.Errors) -> None:
+    choice = raw.get("venue", "").strip()
+    if choice == NEW:
+        name = errors.take(
+            "venue_name",
+            lambda: inputs.text(
+                raw.get("venue_name"),
+                name="Venue name",
+                limit=200,
+                missing="Enter the venue's name",
+            ),
+        )
+        address = errors.take(
+            "venue_address",
+            lambda: inputs.text(raw.get("venue_address"), name="Address", limit=500),
+        )
+        postcode = errors.take(
+            "venue_postcode",
+            lambda: inputs.text(raw.get("venue_postcode"), name="Postcode", limit=20).upper(),
+        )
+        f.new_venue = {"name": name or "", "address": address or "", "postcode": postcode or ""}
+    elif choice.isdigit() and len(choice) < 10:
+        f.venue_id = int(choice)
+    elif choice:
+        errors["venue"] = "Select a venue from the list"
+
+
+def form_values(event: Event, organisation_ids: list[int], zone: ZoneInfo) -> dict[str, object]:
+    """What the edit form shows for a saved event."""
+    values: dict[str, object] = {
+        "title": event.title,
+        "slug": event.slug,
+        "strapline": event.strapline,
+        "description": event.description,
+        "venue": str(event.venue_id or ""),
+        "organisers": [str(i) for i in organisation_ids],
+        "capacity": "" if event.capacity is None else str(event.capacity),
+        "contact_email": event.contact_email,
+        "buyer_cancel_allowed": "yes" if event.buyer_cancel_allowed else "",
+        "buyer_cancel_cutoff_hours": str(event.buyer_cancel_cutoff_hours),
+    }
+    for name in ("starts", "ends", "doors"):
+        day, clock = inputs.local_parts(getattr(event, f"{name}_at"), zone)
+        values[f"{name}_date"], values[f"{name}_time"] = day, clock
+    return values

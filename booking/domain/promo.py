@@ -1,0 +1,134 @@
+"""Promo links for articles: short codes that land on the event page, visits counted per
+link (people and bots apart, a reload counted once), and the sales each link brought."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from booking.domain.errors import Conflict, InvalidInput
+from booking.models import Event, EventStatus, PromoLink, PromoVisit
+
+CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+READABLE = "abcdefghjkmnpqrstuvwxyz23456789"  # no i, l, o, 0, 1
+VISIT_WINDOW = timedelta(minutes=30)
+BOT_RE = re.compile(
+    r"bot|crawl|spider|slurp|facebookexternalhit|embedly|preview|curl|wget|python|httpx|"
+    r"java/|go-http|headless|monitor|pingdom|scrapy|feedfetcher|whatsapp|slackbot|telegram",
+    re.I,
+)
+
+
+def is_bot(user_agent: str) -> bool:
+    return not user_agent or bool(BOT_RE.search(user_agent))
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(READABLE) for _ in range(6))
+
+
+def create_link(
+    session: Session,
+    *,
+    event_id: int,
+    label: str,
+    organisation_id: int | None,
+    now: datetime,
+    code: str = "",
+    access_code_id: int | None = None,
+) -> PromoLink:
+    """A new link. `code` may be chosen (letters, digits, dashes) or is generated.
+    Raises InvalidInput or Conflict (the code is taken)."""
+    label = " ".join(label.split())
+    clean = code.strip().lower()
+    errors = {}
+    if not label:
+        errors["label"] = "Enter a label, like the article's headline"
+    elif len(label) > 300:
+        errors["label"] = "Label must be 300 characters or fewer"
+    if clean and not CODE_RE.match(clean):
+        errors["code"] = "Code must be 2 to 40 letters, numbers or dashes"
+    if errors:
+        raise InvalidInput(errors)
+    with session.begin():
+        for _ in range(5):
+            chosen = clean or new_code()
+            if session.exec(select(PromoLink).where(PromoLink.code == chosen)).first() is None:
+                break
+            if clean:
+                raise Conflict(f"The code {clean} is already used by another link")
+        link = PromoLink(
+            event_id=event_id,
+            organisation_id=organisation_id,
+            code=chosen,
+            label=label,
+            access_code_id=access_code_id,
+            created_at=now,
+        )
+        session.add(link)
+        session.flush()
+    return link
+
+
+def resolve(session: Session, *, code: str) -> tuple[PromoLink, Event] | None:
+    """The active link for a code (any case) and its public event, or None."""
+    clean = code.strip().lower()
+    if not CODE_RE.match(clean):
+        return None
+    row = session.exec(
+        select(PromoLink, Event)
+        .join(Event, Event.id == PromoLink.event_id)
+        .where(PromoLink.code == clean)
+    ).first()
+    if row is None or not row[0].active or row[1].status == EventStatus.DRAFT:
+        return None
+    return row[0], row[1]
+
+
+@dataclass(frozen=True)
+class Visit:
+    event_id: int
+    source: str
+    visitor: str
+    bot: bool
+    promo_link_id: int | None = None
+
+
+def visitor_hash(visitor_id: str) -> str:
+    return hashlib.sha256(visitor_id.encode()).hexdigest()[:32]
+
+
+def record_visit(session: Session, *, visit: Visit, now: datetime) -> bool:
+    """Count a visit once per visitor, source and 30-minute window; True if it counted."""
+    bucket = int(now.timestamp() // VISIT_WINDOW.total_seconds())
+    key = f"{visit.event_id}:{visit.source}:{visit.visitor}:{int(visit.bot)}:{bucket}"[:200]
+    try:
+        with session.begin():
+            session.add(
+                PromoVisit(
+                    event_id=visit.event_id,
+                    promo_link_id=visit.promo_link_id,
+                    source=visit.source[:200],
+                    visitor=visit.visitor,
+                    bot=visit.bot,
+                    at=now,
+                    dedupe_key=key,
+                )
+            )
+        return True
+    except IntegrityError:
+        return False
+
+
+def utm_source(params: dict[str, str]) -> str:
+    """ "utm:source/medium/campaign" from utm_* parameters, or "" if there are none."""
+    parts = [params.get(k, "").strip()[:60] for k in ("utm_source", "utm_medium", "utm_campaign")]
+    if not any(parts):
+        return ""
+    return "utm:" + "/".join(parts)

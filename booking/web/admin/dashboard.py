@@ -1,0 +1,61 @@
+"""Back office: an event's dashboard. Capacity, money, sales per day, promo links and
+check-ins, with the chart drawn on the server (booking.charts)."""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from booking import charts
+from booking.domain import reports
+from booking.domain.errors import NotFound
+from booking.web.admin.common import page, path_id
+from booking.web.services import services
+
+
+def sales_chart(days: list[reports.Day]) -> Markup:
+    """Tickets sold per day as an SVG bar chart."""
+    bars = [
+        charts.Bar(
+            label=f"{d.day.day} {d.day:%b}",
+            value=d.tickets,
+            title=f"{d.day:%A} {d.day.day} {d.day:%B}: {d.tickets} tickets",
+        )
+        for d in days
+    ]
+    total = sum(d.tickets for d in days)
+    first, last = days[0].day, days[-1].day
+    return charts.bar_chart(
+        bars,
+        chart_id="sales-chart",
+        title="Tickets sold per day",
+        description=(
+            f"{total} tickets sold from {first.day} {first:%B %Y} to {last.day} {last:%B %Y}, "
+            f"at most {max(d.tickets for d in days)} in a day. The table below has every day."
+        ),
+    )
+
+
+async def dashboard(request: Request) -> Response:
+    svc = services(request)
+    try:
+        data = await svc.read(
+            reports.dashboard,
+            event_id=path_id(request, "event_id"),
+            now=svc.now(),
+            zone=svc.settings.tz,
+        )
+    except NotFound:
+        raise HTTPException(404) from None
+    chart = sales_chart(data.days) if data.days else None
+    return page(
+        request, "admin/dashboard.html", {"data": data, "event": data.event, "chart": chart}
+    )
+
+
+routes = [
+    Route("/events/{event_id:int}/dashboard", dashboard, name="admin_event_dashboard"),
+]

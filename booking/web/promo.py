@@ -1,0 +1,52 @@
+"""Public ends of promo links: /t/{code} and the embeddable ticket box for articles."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from booking.domain import promo
+from booking.web import attribution
+from booking.web.public import load_event_page
+from booking.web.services import absolute_url, render, services
+
+# The ticket box may be framed by any article page; everything else on the site may not.
+EMBED_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+    "frame-ancestors *; form-action 'none'; base-uri 'none'"
+)
+
+
+async def short_link(request: Request) -> Response:
+    """Land on the link's event page; an unknown or switched-off code lands on the list.
+
+    The redirect is built from the event's slug only: nothing in the request can send the
+    reader to another site.
+    """
+    event = await attribution.arrive_by_link(request, request.path_params["code"])
+    if event is None:
+        return RedirectResponse(request.url_for("home").path + "?notice=unknown-link", 303)
+    return RedirectResponse(request.url_for("event", slug=event.slug).path, 303)
+
+
+async def embed(request: Request) -> Response:
+    svc = services(request)
+    page = await load_event_page(request, request.path_params["slug"])
+    code = request.query_params.get("promo", "")[:40]
+    link = await svc.read(promo.resolve, code=code) if code else None
+    target = request.url_for("event", slug=page.event.slug).path
+    if link and link[1].id == page.event.id:
+        target = request.url_for("promo_link", code=link[0].code).path
+    return render(
+        request,
+        "public/embed.html",
+        {"page": page, "event": page.event, "buy_url": absolute_url(request, target)},
+        headers={"Content-Security-Policy": EMBED_CSP, "Cache-Control": "public, max-age=60"},
+    )
+
+
+routes = [
+    Route("/t/{code:str}", short_link, name="promo_link"),
+    Route("/events/{slug:str}/embed", embed, name="event_embed"),
+]
