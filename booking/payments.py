@@ -173,7 +173,6 @@ class Payments:
             "cancel_url": cancel_url,
             "submit_type": SUBMIT_TYPE,
             "locale": LOCALE,
-            "expand": ["line_items"],
         }
         sessions = self._client.v1.checkout.sessions
         try:

@@ -25,6 +25,23 @@ TEST_SECRET = "test-secret-key-long-enough-for-production-0123456789"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "var" / "test-artifacts"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashing() -> Iterator[None]:
+    """Argon2 with small costs in tests (the same algorithm; real costs in the CLI tests,
+    which run the app as a process). Hashes record their costs, so both verify."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from booking.domain import accounts
+
+    real = accounts._hasher
+    accounts._hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    accounts._dummy_hash.cache_clear()
+    yield
+    accounts._hasher = real
+    accounts._dummy_hash.cache_clear()
+
+
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     """Browser tests run last: Playwright's sync API keeps an event loop running in the main
     thread for the rest of the session, which async tests cannot share."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -16,7 +17,13 @@ from booking.domain.errors import Conflict, InvalidInput, NotFound
 from booking.models import Invitation, LoginSession, MailKind, Role, User
 
 _hasher = PasswordHash.recommended()
-_DUMMY_HASH = _hasher.hash("not a real password, only for equal timing")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("not a real password, only for equal timing")
+
+
 MIN_PASSWORD = 12
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -73,7 +80,7 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
     """The active user with this email and password, or None (same time either way)."""
     user = session.exec(select(User).where(User.email == normalise_email(email))).first()
     if user is None or not user.active:
-        _hasher.verify(password, _DUMMY_HASH)  # spend the same time as a real check
+        _hasher.verify(password, _dummy_hash())  # spend the same time as a real check
         return None
     return user if verify_password(password, user.password_hash) else None
 

@@ -196,3 +196,21 @@ def event_page(
         availability=avail,
         now=now,
     )
+
+
+def shortfall(page: EventPage, offers: list[Offer], quantities: dict[int, int]) -> dict[str, str]:
+    """Errors for quantities that the page's own reading already shows cannot be met."""
+    by_id = {o.ticket_type.id: o for o in offers}
+    for type_id, qty in quantities.items():
+        offer = by_id.get(type_id)
+        if offer is not None and offer.remaining is not None and qty > offer.remaining:
+            name = offer.ticket_type.name
+            if offer.remaining == 0:
+                return {f"qty-{type_id}": f"{name} tickets have sold out"}
+            return {f"qty-{type_id}": f"Only {offer.remaining} {name} tickets are left"}
+    left = page.availability.room_remaining
+    if left is not None and sum(quantities.values()) > left:
+        return {
+            "quantity": "This event has sold out" if left == 0 else f"Only {left} tickets are left"
+        }
+    return {}

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from booking import checkout
-from booking.domain import orders
+from booking.domain import catalogue, orders
 from booking.domain.errors import BookingError, InvalidInput, NotFound
 from booking.models import OrderLine
 from booking.payments import LineItem, PaymentError
@@ -35,9 +35,18 @@ def _values(form: FormData) -> dict[str, str]:
 
 
 async def _rerender(
-    request: Request, slug: str, values: dict[str, str], errors: dict[str, str], status: int
+    request: Request,
+    slug: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int,
+    *,
+    fresh: bool = True,
+    page: catalogue.EventPage | None = None,
 ) -> Response:
-    page = await load_event_page(request, slug)
+    """The event page again with the errors; reloaded when the hold changed what is left."""
+    if fresh or page is None:
+        page = await load_event_page(request, slug)
     view = await attribution.apply_code(request, page, values.get("code", ""))
     context = event_context(request, page, view)
     context.update(values=values, errors=errors)
@@ -72,7 +81,12 @@ async def start(request: Request) -> Response:
     )
     errors.update(buyer_errors)
     if errors:
-        return await _rerender(request, slug, values, errors, 400)
+        return await _rerender(request, slug, values, errors, 400, fresh=False, page=page)
+    # What the page just read is enough to refuse a sold-out request without taking the
+    # write lock; a request that might fit is checked again under the lock by reserve().
+    gone = catalogue.shortfall(page, view.offers, quantities)
+    if gone:
+        return await _rerender(request, slug, values, gone, 409, fresh=False, page=page)
     came = attribution.attribution(
         request, page.event.id, code=values.get("code", ""), promo_field=values.get("promo", "")
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+import anyio
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -53,7 +54,19 @@ class Services:
             with self.db.write_session() as session:
                 return fn(session, **kwargs)
 
-        return await run_in_threadpool(work)
+        if not self.db.is_sqlite:
+            return await run_in_threadpool(work)
+        # SQLite has one writer at a time: queue this process's writers here, in order,
+        # rather than in SQLite's busy-wait, which polls and can time out under a rush.
+        async with self.write_lock:
+            return await run_in_threadpool(work)
+
+    @property
+    def write_lock(self) -> anyio.Lock:
+        lock = self.extras.get("write_lock")
+        if lock is None:
+            lock = self.extras["write_lock"] = anyio.Lock()
+        return lock  # type: ignore[no-any-return]
 
     async def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """Run a domain function that manages its own transactions in the thread pool."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import nh3
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from starlette.templating import Jinja2Templates
@@ -74,10 +76,28 @@ class LocalTime:
         return self.local(dt).isoformat()
 
 
+@functools.lru_cache(maxsize=512)
 def markdown(text: str) -> Markup:
     """Markdown to HTML with raw HTML disabled, then sanitised (links get rel=noopener)."""
     html = _markdown.render(text or "")
     return Markup(nh3.clean(html, link_rel="noopener noreferrer nofollow"))  # noqa: S704
+
+
+@pass_context
+def url_for(context: Any, name: str, /, **params: Any) -> str:
+    """A link to a route as a path on this site ("/events/x"), remembered per route and
+    params. Absolute links (emails, calendar files, Stripe) are built from BASE_URL instead."""
+    router = context["request"].app.router
+    cache: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = router.__dict__.setdefault(
+        "_booking_paths", {}
+    )
+    key = (name, tuple(sorted(params.items())))
+    path = cache.get(key)
+    if path is None:
+        path = str(router.url_path_for(name, **params))
+        if len(cache) < 4096:
+            cache[key] = path
+    return path
 
 
 def make_environment(zone: ZoneInfo, directory: Path = TEMPLATES_DIR) -> Environment:
@@ -99,6 +119,7 @@ def make_environment(zone: ZoneInfo, directory: Path = TEMPLATES_DIR) -> Environ
         london_iso=clock.iso,
     )
     env.globals["when"] = clock.when
+    env.globals["url_for"] = url_for
     return env
 
 
