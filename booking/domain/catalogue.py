@@ -141,6 +141,34 @@ def venues_by_id(session: Session, events: list[Event]) -> dict[int, Venue]:
     }
 
 
+def organisers_of(session: Session, *, event_id: int) -> list[Organisation]:
+    """The event's co-organisers, in their order."""
+    return list(
+        session.exec(
+            select(Organisation)
+            .join(EventOrganiser)
+            .where(EventOrganiser.event_id == event_id)
+            .order_by(col(EventOrganiser.position))
+        ).all()
+    )
+
+
+def lineup_of(session: Session, *, event_id: int) -> list[Lineup]:
+    """The event's confirmed speakers, in their order."""
+    return [
+        Lineup(es.role, sp)
+        for es, sp in session.exec(
+            select(EventSpeaker, Speaker)
+            .join(Speaker)
+            .where(
+                EventSpeaker.event_id == event_id,
+                EventSpeaker.visibility == SpeakerVisibility.CONFIRMED,
+            )
+            .order_by(col(EventSpeaker.position), col(EventSpeaker.id))
+        ).all()
+    ]
+
+
 def event_page(
     session: Session, *, slug: str, now: datetime, include_drafts: bool = False
 ) -> EventPage:
@@ -157,26 +185,8 @@ def event_page(
     if event.status == EventStatus.DRAFT and not include_drafts:
         raise NotFound("No event at this address")
     assert event.id is not None
-    organisers = list(
-        session.exec(
-            select(Organisation)
-            .join(EventOrganiser)
-            .where(EventOrganiser.event_id == event.id)
-            .order_by(col(EventOrganiser.position))
-        ).all()
-    )
-    lineup = [
-        Lineup(es.role, sp)
-        for es, sp in session.exec(
-            select(EventSpeaker, Speaker)
-            .join(Speaker)
-            .where(
-                EventSpeaker.event_id == event.id,
-                EventSpeaker.visibility == SpeakerVisibility.CONFIRMED,
-            )
-            .order_by(col(EventSpeaker.position), col(EventSpeaker.id))
-        ).all()
-    ]
+    organisers = organisers_of(session, event_id=event.id)
+    lineup = lineup_of(session, event_id=event.id)
     types = list(
         session.exec(
             select(TicketType)

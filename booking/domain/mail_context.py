@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
+from booking.domain import catalogue
 from booking.domain.catalogue import Lineup
 from booking.domain.errors import NotFound
 from booking.domain.order_changes import TicketLine, numbered_tickets
 from booking.models import (
     Announcement,
     Event,
-    EventOrganiser,
-    EventSpeaker,
     MailKind,
     MailOutbox,
     Order,
@@ -21,7 +20,6 @@ from booking.models import (
     OrderStatus,
     Organisation,
     Speaker,
-    SpeakerVisibility,
     Venue,
 )
 
@@ -77,26 +75,8 @@ def build(
     event = session.get(Event, order.event_id)
     assert event is not None and event.id is not None
     venue = session.get(Venue, event.venue_id) if event.venue_id else None
-    organisers = list(
-        session.exec(
-            select(Organisation)
-            .join(EventOrganiser)
-            .where(EventOrganiser.event_id == event.id)
-            .order_by(col(EventOrganiser.position))
-        ).all()
-    )
-    speakers = [
-        Lineup(es.role, sp)
-        for es, sp in session.exec(
-            select(EventSpeaker, Speaker)
-            .join(Speaker)
-            .where(
-                EventSpeaker.event_id == event.id,
-                EventSpeaker.visibility == SpeakerVisibility.CONFIRMED,
-            )
-            .order_by(col(EventSpeaker.position), col(EventSpeaker.id))
-        ).all()
-    ]
+    organisers = catalogue.organisers_of(session, event_id=event.id)
+    speakers = catalogue.lineup_of(session, event_id=event.id)
     speaker_id = (row.data or {}).get("speaker_id")
     speaker = session.get(Speaker, speaker_id) if isinstance(speaker_id, int) else None
     lines: list[OrderLine] = []
