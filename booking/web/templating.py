@@ -83,18 +83,26 @@ def markdown(text: str) -> Markup:
     return Markup(nh3.clean(html, link_rel="noopener noreferrer nofollow"))  # noqa: S704
 
 
+class SitePath(str):
+    """A path on this site; `.path` is itself, as with Starlette's URL objects."""
+
+    @property
+    def path(self) -> str:
+        return str(self)
+
+
 @pass_context
 def url_for(context: Any, name: str, /, **params: Any) -> str:
     """A link to a route as a path on this site ("/events/x"), remembered per route and
     params. Absolute links (emails, calendar files, Stripe) are built from BASE_URL instead."""
     router = context["request"].app.router
-    cache: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = router.__dict__.setdefault(
+    cache: dict[tuple[str, tuple[tuple[str, Any], ...]], SitePath] = router.__dict__.setdefault(
         "_booking_paths", {}
     )
     key = (name, tuple(sorted(params.items())))
     path = cache.get(key)
     if path is None:
-        path = str(router.url_path_for(name, **params))
+        path = SitePath(router.url_path_for(name, **params))
         if len(cache) < 4096:
             cache[key] = path
     return path
