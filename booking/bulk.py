@@ -3,7 +3,7 @@
 It claims a job under a lease, then works order by order: cancel (one transaction), refund
 through Stripe (no transaction open), record and email (one transaction). Any number of
 runners may be started; a runner that stops half way leaves its lease to lapse, and the next
-one carries on where it stopped (see booking.domain.cancellation).
+one carries on where it stopped (see booking.domain.cancellation_job).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 
 from booking import checkout
-from booking.domain import cancellation
-from booking.domain.cancellation import Lease
+from booking.domain import cancellation, cancellation_job
+from booking.domain.cancellation_job import Lease
 from booking.models import Order
 from booking.payments import PaymentError, Refund
 from booking.web.services import Services
@@ -26,8 +26,8 @@ async def run_pending(svc: Services, *, max_orders: int | None = None) -> int:
     `max_orders` stops after that many orders with the job still leased (as a crash would).
     """
     finished = 0
-    while await svc.read(cancellation.has_due, now=svc.now()):
-        lease = await svc.write(cancellation.claim, now=svc.now())
+    while await svc.read(cancellation_job.has_due, now=svc.now()):
+        lease = await svc.write(cancellation_job.claim, now=svc.now())
         if lease is None:
             break
         budget = None if max_orders is None else max_orders - finished
@@ -47,12 +47,12 @@ async def run_job(
     while True:
         if max_orders is not None and finished >= max_orders:
             return finished, True
-        renewed = await svc.write(cancellation.renew, lease=lease, now=svc.now())
+        renewed = await svc.write(cancellation_job.renew, lease=lease, now=svc.now())
         if renewed is None:
             log.warning("bulk job %s was taken over by another runner", lease.job_id)
             return finished, True
         lease = renewed
-        order = await svc.read(cancellation.next_order, lease=lease, skip=failed.keys())
+        order = await svc.read(cancellation_job.next_order, lease=lease, skip=failed.keys())
         if order is None:
             break
         assert order.id is not None
@@ -64,22 +64,22 @@ async def run_job(
     if failed:
         summary = "; ".join(f"order {oid}: {message}" for oid, message in failed.items())
         await svc.write(
-            cancellation.fail,
+            cancellation_job.fail,
             lease=lease,
             now=svc.now(),
             error=f"{len(failed)} refund(s) failed: {summary}",
         )
     else:
-        await svc.write(cancellation.complete, lease=lease, now=svc.now())
+        await svc.write(cancellation_job.complete, lease=lease, now=svc.now())
     return finished, False
 
 
 async def _one_order(svc: Services, lease: Lease, order_id: int) -> str:
     """Cancel, refund and finish one order; returns an error message, or "" when done."""
     order = await svc.write(
-        cancellation.cancel_order, lease=lease, order_id=order_id, now=svc.now()
+        cancellation_job.cancel_order, lease=lease, order_id=order_id, now=svc.now()
     )
-    amount = await svc.read(cancellation.refund_amount, lease=lease, order=order)
+    amount = await svc.read(cancellation_job.refund_amount, lease=lease, order=order)
     refund_id = None
     if amount > 0:
         try:
@@ -91,15 +91,15 @@ async def _one_order(svc: Services, lease: Lease, order_id: int) -> str:
             amount = 0  # refunded elsewhere (Stripe's dashboard); its webhook records it
         else:
             refund_id, amount = refund.id, refund.amount
-    await svc.write(
-        cancellation.finish_order,
+    finished = await svc.write(
+        cancellation_job.finish_order,
         lease=lease,
         order_id=order_id,
         now=svc.now(),
         refund_id=refund_id,
         amount=amount,
     )
-    return ""
+    return "" if finished else "another runner took the job over"
 
 
 async def send_refund(svc: Services, order: Order) -> Refund:

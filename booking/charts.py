@@ -63,7 +63,7 @@ def bar_chart(bars: Sequence[Bar], *, chart_id: str, title: str, description: st
             continue  # an odd top has no whole middle value to write
         parts.append(
             f'<text class="chart__label" x="{LEFT - 4}" y="{_number(y + 4)}"'
-            f' text-anchor="end" font-size="11" fill="#0b0c0c">{int(top * step)}</text>'
+            f' text-anchor="end" font-size="13" fill="#0b0c0c">{int(top * step)}</text>'
         )
     every = max(1, math.ceil(len(bars) / MAX_LABELS))
     for n, bar in enumerate(bars):
@@ -77,7 +77,7 @@ def bar_chart(bars: Sequence[Bar], *, chart_id: str, title: str, description: st
         if n % every == 0:
             parts.append(
                 f'<text class="chart__label" x="{_number(x + (slot - gap) / 2)}"'
-                f' y="{HEIGHT - 8}" text-anchor="middle" font-size="11"'
+                f' y="{HEIGHT - 8}" text-anchor="middle" font-size="13"'
                 f' fill="#0b0c0c">{escape(bar.label)}</text>'
             )
     parts.append(

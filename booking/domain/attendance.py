@@ -37,6 +37,7 @@ CHANGES_OVERLAP = timedelta(seconds=30)
 LIST_KEEP = timedelta(hours=12)  # a device drops its list this long after the event ends
 ADMISSION_ACTIONS = ("ticket.admitted", "ticket.admission_undone")
 KEY_HEX = 32  # 128 bits of SHA-256
+IN_CHUNK = 5000  # ids per IN (…): well under the limits on bound parameters
 
 
 @dataclass(frozen=True)
@@ -112,14 +113,16 @@ def _admissions(session: Session, ticket_ids: list[int]) -> dict[int, _In]:
     Looked up apart from the tickets: a join would leave the plan to table statistics, and
     a fresh door table (hundreds of rows since the last ANALYZE) can turn it quadratic.
     """
-    if not ticket_ids:
-        return {}
-    rows = session.exec(
-        select(CheckIn.ticket_id, CheckIn.at, CheckIn.by_name, CheckIn.device).where(
-            col(CheckIn.ticket_id).in_(ticket_ids), col(CheckIn.undone_at).is_(None)
-        )
-    ).all()
-    return {ticket_id: _In(at, by, device) for ticket_id, at, by, device in rows}
+    found: dict[int, _In] = {}
+    for start in range(0, len(ticket_ids), IN_CHUNK):
+        rows = session.exec(
+            select(CheckIn.ticket_id, CheckIn.at, CheckIn.by_name, CheckIn.device).where(
+                col(CheckIn.ticket_id).in_(ticket_ids[start : start + IN_CHUNK]),
+                col(CheckIn.undone_at).is_(None),
+            )
+        ).all()
+        found.update({ticket_id: _In(at, by, device) for ticket_id, at, by, device in rows})
+    return found
 
 
 def _like(text: str) -> str:

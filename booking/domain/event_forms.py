@@ -89,8 +89,9 @@ def read_form(
         errors["doors_date"] = "Doors must open at or before the start"
     _read_venue(raw, f, errors)
     for value in organisers:
-        if value.isdigit() and int(value) not in f.organisation_ids:
-            f.organisation_ids.append(int(value))
+        org_id = inputs.row_id(value)
+        if org_id is not None and org_id not in f.organisation_ids:
+            f.organisation_ids.append(org_id)
     f.new_organisation = (
         errors.take(
             "new_organisation",
@@ -143,8 +144,8 @@ def _read_venue(raw: Mapping[str, str], f: EventFields, errors: inputs.Errors) -
             lambda: inputs.text(raw.get("venue_postcode"), name="Postcode", limit=20).upper(),
         )
         f.new_venue = {"name": name or "", "address": address or "", "postcode": postcode or ""}
-    elif choice.isdigit() and len(choice) < 10:
-        f.venue_id = int(choice)
+    elif inputs.row_id(choice) is not None:
+        f.venue_id = inputs.row_id(choice)
     elif choice:
         errors["venue"] = "Select a venue from the list"
 

@@ -30,6 +30,7 @@ class Listed:
     event: Event
     venue: Venue | None
     sold: int  # valid tickets
+    past: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,8 @@ class Overview:
         return self.job is not None and self.job.status in cancellation.ACTIVE
 
 
-def listing(session: Session) -> list[Listed]:
-    """Every event, soonest upcoming first then the past, with tickets sold."""
+def listing(session: Session, *, now: datetime) -> list[Listed]:
+    """Every event with tickets sold: upcoming ones soonest first, then past ones, latest first."""
     sold = dict(
         session.exec(  # type: ignore[call-overload]
             select(Ticket.event_id, func.count())
@@ -66,9 +67,13 @@ def listing(session: Session) -> list[Listed]:
         ).all()
     )
     rows = session.exec(
-        select(Event, Venue).join(Venue, isouter=True).order_by(col(Event.starts_at).desc())
+        select(Event, Venue).join(Venue, isouter=True).order_by(col(Event.starts_at), col(Event.id))
     ).all()
-    return [Listed(event, venue, sold.get(event.id, 0)) for event, venue in rows]
+    listed = [
+        Listed(event, venue, sold.get(event.id, 0), (event.ends_at or event.starts_at) < now)
+        for event, venue in rows
+    ]
+    return [r for r in listed if not r.past] + [r for r in reversed(listed) if r.past]
 
 
 def overview(session: Session, *, event_id: int, now: datetime) -> Overview:

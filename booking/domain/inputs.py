@@ -60,7 +60,7 @@ def whole_number(raw: object, *, name: str, minimum: int, maximum: int, missing:
     value = str(raw or "").strip().replace(",", "").replace(" ", "")
     if not value:
         raise ValueError(missing)
-    if not value.isdigit() or len(value) > 9:
+    if not re.fullmatch(r"[0-9]{1,9}", value):
         raise ValueError(f"{name} must be a whole number, like {max(minimum, 1) * 10}")
     number = int(value)
     if number < minimum:
@@ -77,11 +77,22 @@ def optional_whole_number(raw: object, *, name: str, minimum: int, maximum: int)
     return whole_number(raw, name=name, minimum=minimum, maximum=maximum, missing="")
 
 
+def row_id(raw: object) -> int | None:
+    """A row id picked from a list (a select, checkboxes), or None for anything else."""
+    value = str(raw or "").strip()
+    return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else None
+
+
 def pence(raw: object, *, name: str, missing: str) -> int:
     """Pounds as typed ("7.50", "£7", "0") to pence. Raises ValueError."""
-    value = str(raw or "").strip().replace(",", "").replace(" ", "").removeprefix("£")
+    value = str(raw or "").strip().replace(" ", "").removeprefix("£")
     if not value:
         raise ValueError(missing)
+    if "," in value:
+        # Only as a thousands separator: "7,50" is someone's £7.50, not £750.
+        if not re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d{1,2})?", value):
+            raise ValueError(f"{name} must be an amount of money, like 7.50")
+        value = value.replace(",", "")
     if not re.fullmatch(r"\d+(\.\d{1,2})?|\.\d{1,2}", value) or len(value) > 12:
         raise ValueError(f"{name} must be an amount of money, like 7.50")
     amount = Decimal(value)

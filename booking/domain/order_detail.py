@@ -75,9 +75,16 @@ def get_order(session: Session, *, order_id: int) -> Order:
 
 
 def _trail(history: list[OrderHistory], entries: list[AuditEntry]) -> list[TrailItem]:
-    items = [
-        TrailItem(h.at, f"Order {h.status}" + (f": {h.note}" if h.note else "")) for h in history
-    ]
+    items: list[TrailItem] = []
+    status = ""
+    for h in history:  # a row whose status is the one before is a note, not a change
+        note = h.note[:1].upper() + h.note[1:]
+        if h.status != status:
+            what = f"Order {h.status}" + (f": {h.note}" if h.note not in ("", h.status) else "")
+        else:
+            what = note or f"Order {h.status}"
+        items.append(TrailItem(h.at, what))
+        status = h.status
     items += [TrailItem(e.at, e.action, e.actor, e.data or {}) for e in entries]
     return sorted(items, key=lambda item: item.at)
 

@@ -9,6 +9,7 @@ the refunds job sends it again with the same key if Stripe fails (booking.domain
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,7 +64,8 @@ class Quote:
 
 
 def clean_reason(raw: str) -> tuple[str, dict[str, str]]:
-    reason = " ".join(raw.split())
+    text = "".join(c for c in raw if unicodedata.category(c) != "Cc" or c.isspace())
+    reason = " ".join(text.split())
     if not reason:
         return reason, {"reason": "Enter the reason for the refund"}
     if len(reason) > MAX_REASON:

@@ -10,6 +10,7 @@ indexes on those; anything else also matches part of a buyer's name or email.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -75,7 +76,10 @@ def parse_filters(
 ) -> tuple[Filters, dict[str, str]]:
     """Query-string values to filters, with an error per value that is not on offer."""
     errors: dict[str, str] = {}
-    q = " ".join(str(raw.get("q", "")).split())
+    typed = str(raw.get("q", ""))
+    q = " ".join(
+        "".join(c for c in typed if unicodedata.category(c) != "Cc" or c.isspace()).split()
+    )
     if len(q) > MAX_QUERY:
         errors["q"] = f"Search must be {MAX_QUERY} characters or fewer"
     status = None

@@ -74,13 +74,6 @@ def read_form(raw: Mapping[str, str]) -> tuple[SpeakerFields, dict[str, str]]:
     return f, dict(errors)
 
 
-def read_role(raw: str) -> SpeakerRole:
-    try:
-        return SpeakerRole(raw)
-    except ValueError:
-        raise InvalidInput({"role": "Select whether they chair or speak"}) from None
-
-
 def lineup(session: Session, *, event_id: int) -> list[Place]:
     """Everyone on the event's list in order, hidden ones included."""
     announced = dict(

@@ -15,10 +15,10 @@ from sqlmodel import Session, col, func, select
 
 from booking.db import lock
 from booking.domain import audit, inputs
-from booking.domain.errors import InvalidInput, NotFound
+from booking.domain.errors import Conflict, InvalidInput, NotFound
 from booking.domain.event_admin import capacity_message
 from booking.domain.inventory import availability
-from booking.models import Event, TicketType, User
+from booking.models import Event, EventStatus, TicketType, User
 
 MAX_PER_ORDER = 100
 MAX_CAPACITY = 100_000
@@ -138,11 +138,13 @@ def get(session: Session, *, event_id: int, ticket_type_id: int) -> TicketType:
 def add(
     session: Session, *, event_id: int, fields: TicketTypeFields, actor: User, now: datetime
 ) -> TicketType:
-    """A new ticket type at the end of the list. Raises NotFound."""
+    """A new ticket type at the end of the list. Raises NotFound, or Conflict if cancelled."""
     with session.begin():
         event = session.get(Event, event_id)
         if event is None:
             raise NotFound("No event at this address")
+        if event.status == EventStatus.CANCELLED:
+            raise Conflict("This event has been cancelled, so it sells no tickets")
         last = session.exec(
             select(func.max(TicketType.position)).where(TicketType.event_id == event_id)
         ).one()

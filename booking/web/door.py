@@ -126,7 +126,7 @@ async def door_admit(request: Request) -> Response:
     form = await request.form()
     code = str(form.get("code", ""))[:MAX_TEXT]
     # The same form sent twice (a reload) is one admission; another code is another.
-    seed = f"{form.get('nonce', '')}:{checkin.canonical(code)}"
+    seed = f"{form.get('nonce') or secrets.token_urlsafe(12)}:{checkin.canonical(code)}"
     outcome = await svc.write(
         checkin.admit,
         event_id=event.id,

@@ -125,8 +125,8 @@
       if (audio.state === "suspended") { audio.resume(); }
     } catch (e) { audio = null; }
   }
-  document.addEventListener("pointerdown", unlockAudio, { once: true });
-  document.addEventListener("keydown", unlockAudio, { once: true });
+  document.addEventListener("pointerdown", unlockAudio);   // phones suspend audio again after sleep
+  document.addEventListener("keydown", unlockAudio);
   function tone(freq, start, length) {
     var osc = audio.createOscillator(), gain = audio.createGain();
     osc.frequency.value = freq; gain.gain.value = 0.25;
@@ -175,6 +175,7 @@
   function who(t) { return t ? [t.name || "No name", t.type].filter(Boolean).join(" · ") : ""; }
   function whereFirst(data) {
     var place = !data.device ? "" : data.device === device ? " on this phone" : " on another phone";
+    if (!data.checked_in_at) { return "Admitted earlier" + (data.by ? " by " + data.by : "") + place + "."; }
     return "First scanned at " + clock(data.checked_in_at) + " (" + ago(data.checked_in_at) + ")" +
       (data.by ? " by " + data.by : "") + place + ".";
   }
@@ -206,7 +207,7 @@
     }).then(function (r) {
       clearTimeout(timer);
       if (r.status === 401 || r.status === 403) { setSignedOut(true); throw new Error("signed out"); }
-      if (r.status >= 500) { throw new Error("server " + r.status); }
+      if (r.status >= 500) { setOnline(false); throw new Error("server " + r.status); }   // decide from the list meanwhile
       setSignedOut(false);
       setOnline(true);
       return r;
@@ -246,8 +247,8 @@
   }
 
   var NOT_ON_LIST = {
-    no_list: "No connection, and this phone has no ticket list for this event yet.",
-    no_crypto: "No connection, and this browser cannot check codes offline.",
+    no_list: "Cannot reach the server, and this phone has no ticket list for this event yet.",
+    no_crypto: "Cannot reach the server, and this browser cannot check codes offline.",
     unknown: "Not on this event's ticket list.",
     ambiguous: "More than one ticket starts with this reference. Type the whole code.",
   };
@@ -414,6 +415,7 @@
     return request("GET", url, undefined, TIMEOUT_MS)
       .then(json)
       .then(function (data) {
+        if (data.httpStatus !== 200) { since = null; return; }
         renderCounts(data);
         if (data.changes && list) {
           Object.keys(data.changes).forEach(function (key) {

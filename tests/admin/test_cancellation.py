@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import col, select
 
 from booking import bulk
-from booking.domain import cancellation
+from booking.domain import cancellation_job
 from booking.models import (
     BulkJob,
     Event,
@@ -93,11 +93,11 @@ def test_interrupted_and_resumed_it_refunds_each_paid_order_exactly_once(
     clock.advance(minutes=3)
     svc = app.state.services
     with db.write_session() as ws:
-        lease = cancellation.claim(ws, now=clock.now)
+        lease = cancellation_job.claim(ws, now=clock.now)
     with db.write_session() as ws:
-        order = cancellation.next_order(ws, lease=lease)
+        order = cancellation_job.next_order(ws, lease=lease)
     with db.write_session() as ws:
-        order = cancellation.cancel_order(ws, lease=lease, order_id=order.id, now=clock.now)
+        order = cancellation_job.cancel_order(ws, lease=lease, order_id=order.id, now=clock.now)
     forms.client.portal.call(bulk.send_refund, svc, order)
 
     # Restarted after the lease ran out, the job finishes every order.

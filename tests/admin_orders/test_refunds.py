@@ -269,6 +269,8 @@ def test_refund_forms_are_checked_on_the_server(admin, session, event, standin):
     for junk in (["abc"], ["-1"], ["99999999999999999999"], ["1e3"], ["٣"]):
         response = admin.post(path, data={"csrf_token": token, "ticket": junk, "reason": "x"})
         assert response.status_code == 400, junk
+    control = choose(admin, order, [tickets_of(session, order)[0].id], reason="\x00\x07 ")
+    assert error_summary(control.text) == ["Enter the reason for the refund"]
     too_long = choose(admin, order, [tickets_of(session, order)[0].id], reason="x" * 501)
     assert error_summary(too_long.text) == ["Reason must be 500 characters or fewer"]
     assert admin.post(path, data={"reason": "x"}).status_code == 403  # no CSRF token
@@ -311,3 +313,37 @@ def test_a_discount_is_shared_out_and_adds_up_to_the_total(db, session, event, o
     assert amounts == [833, 833, 834] and sum(amounts) == 2500
     assert fresh(session, order).status == OrderStatus.CANCELLED
     assert refunds.refundable(session, order=fresh(session, order)) == 0
+
+
+def test_two_organisers_refunding_the_same_ticket_at_once_make_one_refund(
+    db, session, event, organiser, clock
+):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    standard = ticket_types(session, event)[0]
+    order = add_order(session, event, [standard, standard])
+    first = tickets_of(session, order)[0]
+    start = threading.Barrier(2)
+
+    def refund(_: int) -> str:
+        start.wait()
+        with db.write_session() as s:
+            try:
+                made = order_refunds.refund_tickets(
+                    s,
+                    order_id=order.id,
+                    ticket_ids={first.id},
+                    reason="Both pressed the button",
+                    actor=organiser,
+                    now=clock.now,
+                )
+            except order_refunds.AlreadyRefunded:
+                return "already refunded"
+        return f"refunded {made.amount}"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(refund, range(2)))
+    assert outcomes == ["already refunded", "refunded 1000"]
+    assert [r.amount for r in refunds_of(session, order)] == [1000]
+    assert fresh(session, order).refund_due == 1000

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from booking import bulk
 from booking.domain import cancellation, event_overview, inputs
 from booking.domain.errors import Conflict, NotFound
 from booking.web.admin.common import actor, flash, page, path_id, values_of
@@ -19,11 +17,9 @@ from booking.web.services import services
 
 
 def _progress(request: Request, event_id: int) -> Response:
-    """To the event's page, where the progress shows; starts the job now if jobs run here."""
-    svc = services(request)
+    """To the event's page, where the progress shows (the bulk-jobs job does the work)."""
     url = request.url_for("admin_event", event_id=event_id).path + "#cancellation"
-    task = BackgroundTask(bulk.run_pending, svc) if svc.settings.run_jobs else None
-    return RedirectResponse(url, 303, background=task)
+    return RedirectResponse(url, 303)
 
 
 async def cancel(request: Request) -> Response:

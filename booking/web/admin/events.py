@@ -20,7 +20,7 @@ from booking.web.services import render, services
 
 async def home(request: Request) -> Response:
     svc = services(request)
-    rows = await svc.read(event_overview.listing)
+    rows = await svc.read(event_overview.listing, now=svc.now())
     return page(request, "admin/events.html", {"rows": rows})
 
 

@@ -26,6 +26,16 @@ STATUS_LABELS = {
     OrderStatus.REFUNDED: "Refunded",
 }
 
+ACTION_LABELS = {
+    "order.tickets_refunded": "Tickets refunded",
+    "order.cancelled": "Order cancelled",
+    "order.confirmation_resent": "Confirmation email sent again",
+    "order.refund_reported": "Stripe reported refunds on the payment",
+    "refund.succeeded": "Refund made in Stripe",
+    "refund.failed": "Refund refused by Stripe",
+    "ticket.renamed": "Name changed",
+}
+
 
 def _cursor_url(request: Request, **cursor: int) -> str:
     url = request.url.remove_query_params(["before", "after"]).include_query_params(**cursor)
@@ -89,6 +99,7 @@ def detail_context(detail: order_detail.OrderDetail, **extra: Any) -> dict[str, 
         "event": detail.event,
         "ticket_ref": reference,
         "status_labels": STATUS_LABELS,
+        "action_labels": ACTION_LABELS,
         "values": {},
         "errors": {},
         **extra,

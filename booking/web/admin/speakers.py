@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from booking import images
-from booking.domain import event_overview, speakers
+from booking.domain import event_overview, inputs, speakers
 from booking.domain.errors import Conflict, InvalidInput, NotFound
 from booking.models import SpeakerRole, SpeakerVisibility
 from booking.web.admin.common import actor, flash, page, path_id, redirect, upload, values_of
@@ -39,10 +39,8 @@ async def _list_page(
     svc = services(request)
     view = await _overview(request, event_id)
     candidates = await svc.read(speakers.candidates, event_id=event_id)
-    added = request.query_params.get("added", "")
-    just_added = next(
-        (i for i in view.lineup if added.isdigit() and i.speaker.id == int(added)), None
-    )
+    added = inputs.row_id(request.query_params.get("added"))
+    just_added = next((i for i in view.lineup if added and i.speaker.id == added), None)
     context = {
         "view": view,
         "candidates": candidates,
@@ -64,20 +62,21 @@ async def add(request: Request) -> Response:
     values = values_of(form)
     who = await actor(request)
     if values.get("source") == "existing":
-        raw_id = values.get("existing_speaker", "")
+        speaker_id = inputs.row_id(values.get("existing_speaker"))
         role = values.get("existing_role", "")
         errors = {}
-        if not raw_id.isdigit() or len(raw_id) > 9:
+        if speaker_id is None:
             errors["existing_speaker"] = "Select a speaker from the list"
         if role not in SpeakerRole.__members__.values():
             errors["existing_role"] = "Select whether they chair or speak"
         if errors:
             return await _list_page(request, event_id, values=values, errors=errors, status=400)
+        assert speaker_id is not None
         try:
             speaker = await svc.write(
                 speakers.add_existing,
                 event_id=event_id,
-                speaker_id=int(raw_id),
+                speaker_id=speaker_id,
                 role=SpeakerRole(role),
                 actor=who,
                 now=svc.now(),

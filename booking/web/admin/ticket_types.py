@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from booking.domain import event_overview, ticket_types
-from booking.domain.errors import InvalidInput, NotFound
+from booking.domain.errors import Conflict, InvalidInput, NotFound
 from booking.web.admin.common import actor, flash, page, path_id, redirect, values_of
 from booking.web.services import services
 
@@ -33,14 +33,18 @@ async def add(request: Request) -> Response:
         values = values_of(await request.form())
         fields, errors = ticket_types.read_form(values, zone=svc.settings.tz)
         if not errors:
-            tt = await svc.write(
-                ticket_types.add,
-                event_id=event_id,
-                fields=fields,
-                actor=await actor(request),
-                now=svc.now(),
-            )
-            flash(request, f"{tt.name} tickets added.")
+            try:
+                tt = await svc.write(
+                    ticket_types.add,
+                    event_id=event_id,
+                    fields=fields,
+                    actor=await actor(request),
+                    now=svc.now(),
+                )
+            except Conflict as exc:
+                flash(request, exc.message)
+            else:
+                flash(request, f"{tt.name} tickets added.")
             return redirect(request, "admin_event", event_id=event_id)
     context = {"view": view, "values": values, "errors": errors, "ticket_type": None}
     return page(request, "admin/ticket_type_form.html", context, status=400 if errors else 200)
