@@ -13,6 +13,7 @@ import secrets
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 _DECODE = {c: i for i, c in enumerate(ALPHABET)} | {"I": 1, "L": 1, "O": 0}
+_CANONICAL = str.maketrans({"I": "1", "L": "1", "O": "0"})
 RANDOM_BYTES = 10
 TAG_BYTES = 6
 CODE_LENGTH = 26
@@ -60,6 +61,8 @@ def verify(code: str, key: bytes) -> bool:
     if len(code) != CODE_LENGTH or any(c not in _DECODE for c in code):
         return False
     raw = _b32decode(code, RANDOM_BYTES + TAG_BYTES)
+    if _b32encode(raw) != code.translate(_CANONICAL):
+        return False  # the 2 padding bits must be zero, or two spellings would pass
     body, tag = raw[:RANDOM_BYTES], raw[RANDOM_BYTES:]
     return hmac.compare_digest(tag, _tag(key, body))
 

@@ -224,3 +224,10 @@ def test_lapsed_holds_lists_only_pending_past_their_time(db, session):
     with db.session() as s:
         assert orders.lapsed_holds(s, now=NOW) == []
         assert [o.id for o in orders.lapsed_holds(s, now=NOW + HOLD)] == [order.id]
+
+
+def test_a_code_differing_only_in_its_padding_bits_is_refused():
+    code = tickets.new_code(KEY)
+    last = tickets.ALPHABET.index(code[-1])
+    twin = code[:-1] + tickets.ALPHABET[last ^ 1]  # flips one of the 2 unused low bits
+    assert tickets.verify(code, KEY) and not tickets.verify(twin, KEY)
