@@ -7,6 +7,7 @@ then SIGKILL) when the benchmark ends, however it ends.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import ipaddress
@@ -550,3 +551,18 @@ def table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> str:
     out = [line(cells[0]), "  ".join("-" * w for w in widths)]
     out += [line(r) for r in cells[1:]]
     return "\n".join(out)
+
+
+def run_main(name: str, run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> None:
+    """Run a benchmark and exit: 0 when every check and target held, 1 when one did not,
+    2 when a server failed, 130 when interrupted (servers are stopped in every case)."""
+    raise_on_signals()
+    try:
+        code = run(args)
+    except BenchError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; servers stopped", file=sys.stderr)
+        code = 130
+    sys.exit(code)

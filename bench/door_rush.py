@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -43,8 +42,8 @@ from common import (
     describe_database,
     free_port,
     percentile,
-    raise_on_signals,
     run_async,
+    run_main,
     start_server,
     table,
 )
@@ -441,16 +440,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.tickets < 1 or args.devices < 1 or args.tickets > 100_000 or args.devices > 50:
         parser.error("1 to 100000 tickets and 1 to 50 devices")
-    raise_on_signals()
-    try:
-        code = run(args)
-    except BenchError as exc:
-        print(f"door_rush: {exc}", file=sys.stderr)
-        code = 2
-    except KeyboardInterrupt:
-        print("door_rush: interrupted; servers stopped", file=sys.stderr)
-        code = 130
-    sys.exit(code)
+    run_main("door_rush", run, args)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import contextlib
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -41,8 +40,8 @@ from common import (
     free_port,
     median,
     percentile,
-    raise_on_signals,
     run_async,
+    run_main,
     start_server,
     table,
 )
@@ -367,16 +366,7 @@ def main() -> None:
         parser.error("need connections >= generators, a positive duration and rounds >= 1")
     if args.duration > 600:
         parser.error("--duration is capped at 600 seconds")
-    raise_on_signals()
-    try:
-        code = run(args)
-    except BenchError as exc:
-        print(f"event_page: {exc}", file=sys.stderr)
-        code = 2
-    except KeyboardInterrupt:
-        print("event_page: interrupted; servers stopped", file=sys.stderr)
-        code = 130
-    sys.exit(code)
+    run_main("event_page", run, args)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -43,8 +42,8 @@ from common import (
     describe_database,
     free_port,
     percentile,
-    raise_on_signals,
     run_async,
+    run_main,
     start_server,
     table,
     wait_http,
@@ -502,16 +501,7 @@ def main() -> None:
         parser.error("--buyers, --concurrency and --capacity must be positive")
     if args.buyers > 100_000 or args.time_limit > 900:
         parser.error("at most 100000 buyers and 900 seconds")
-    raise_on_signals()
-    try:
-        code = run(args)
-    except BenchError as exc:
-        print(f"rush: {exc}", file=sys.stderr)
-        code = 2
-    except KeyboardInterrupt:
-        print("rush: interrupted; servers stopped", file=sys.stderr)
-        code = 130
-    sys.exit(code)
+    run_main("rush", run, args)
 
 
 if __name__ == "__main__":
