@@ -70,7 +70,7 @@ class PaidCheckout(Protocol):
 @dataclass(frozen=True)
 class Fulfilment:
     order: Order
-    outcome: str  # "paid", "already_paid", "awaiting_payment", "sold_out_refund", "closed"
+    outcome: str  # paid, already_paid, awaiting_payment, sold_out_refund, event_cancelled_refund, closed
 
     @property
     def newly_paid(self) -> bool:
@@ -315,28 +315,35 @@ def fulfil_in(
     if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
         return Fulfilment(order, "closed")
     lapsed = order.status in (OrderStatus.EXPIRED, OrderStatus.FAILED) or order.expires_at <= now
-    if lapsed and not _seats_free_for(session, order, now):
+    event = session.get(Event, order.event_id)
+    cancelled = event is not None and event.status == EventStatus.CANCELLED
+    if cancelled or (lapsed and not _seats_free_for(session, order, now)):
+        # Paid for seats that cannot be given: the event was cancelled meanwhile, or the
+        # hold lapsed and the seats went to someone else. The money goes back.
+        reason, note, kind = (
+            ("event_cancelled", "paid after the event was cancelled", MailKind.EVENT_CANCELLED)
+            if cancelled
+            else (
+                "sold_out",
+                "paid after the hold lapsed and the seats were gone",
+                MailKind.SOLD_OUT_REFUND,
+            )
+        )
         order.status = OrderStatus.REFUNDED
-        order.status_reason = "sold_out"
+        order.status_reason = reason
         order.stripe_payment_intent = checkout.payment_intent
         refunds.open_in(
             session,
             order=order,
             amount=order.total - order.amount_refunded,
-            reason="Paid after the hold lapsed and the seats had gone",
+            reason=note.capitalize(),
             now=now,
         )
         _set_tickets(session, order.id, TicketStatus.RELEASED, only={TicketStatus.HELD})
         session.add(order)
-        _history(
-            session,
-            order,
-            OrderStatus.REFUNDED,
-            "paid after the hold lapsed and the seats were gone",
-            now,
-        )
-        outbox.queue_for_order(session, order=order, kind=MailKind.SOLD_OUT_REFUND, now=now)
-        return Fulfilment(order, "sold_out_refund")
+        _history(session, order, OrderStatus.REFUNDED, note, now)
+        outbox.queue_for_order(session, order=order, kind=kind, now=now)
+        return Fulfilment(order, f"{reason}_refund")
     _issue_tickets(session, order, code_key=code_key)
     order.status = OrderStatus.PAID
     order.paid_at = now

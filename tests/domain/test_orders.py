@@ -231,3 +231,21 @@ def test_a_code_differing_only_in_its_padding_bits_is_refused():
     last = tickets.ALPHABET.index(code[-1])
     twin = code[:-1] + tickets.ALPHABET[last ^ 1]  # flips one of the 2 unused low bits
     assert tickets.verify(code, KEY) and not tickets.verify(twin, KEY)
+
+
+def test_paid_after_the_event_was_cancelled_is_refunded(db, session):
+    event = make_event(session, capacity=5)
+    tt = make_ticket_type(session, event)
+    order = reserve(db, event, {tt.id: 2})
+    checkout = checkout_for(db, order)
+    event.status = EventStatus.CANCELLED
+    session.add(event)
+    session.commit()
+    result = fulfil(db, checkout)
+    assert result.outcome == "event_cancelled_refund"
+    refunded = session.exec(select(Order).where(Order.id == order.id)).one()
+    assert refunded.status == OrderStatus.REFUNDED and refunded.status_reason == "event_cancelled"
+    assert refunded.refund_due == refunded.total
+    assert all(
+        t.code is None for t in session.exec(select(Ticket).where(Ticket.order_id == order.id))
+    )
