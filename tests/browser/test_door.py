@@ -165,12 +165,6 @@ def test_staff_scan_tickets_on_two_phones_and_offline(
     expect(page.locator("#count")).to_have_text("2 of 3 in")
     page.get_by_role("button", name="Scan next").click()
 
-    # The screen slept and woke: the camera restarts, and Ada's ticket, shown again long
-    # after the repeat window, is already checked in.
-    write_camera(camera, ada.code)
-    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
-    expect(page.locator("#result-title")).to_have_text("Already checked in", timeout=SCAN_TIMEOUT)
-    expect(page.locator("#result-detail")).to_contain_text("by Dora Door on this phone")
     rows = session.exec(select(CheckIn).where(col(CheckIn.undone_at).is_(None))).all()
     assert [(r.ticket_id, r.offline, r.by_name) for r in rows] == [
         (ada.id, False, "Dora Door"),
