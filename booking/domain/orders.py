@@ -70,7 +70,8 @@ class PaidCheckout(Protocol):
 @dataclass(frozen=True)
 class Fulfilment:
     order: Order
-    outcome: str  # paid, already_paid, awaiting_payment, sold_out_refund, event_cancelled_refund, closed
+    # paid, already_paid, awaiting_payment, sold_out_refund, event_cancelled_refund, closed
+    outcome: str
 
     @property
     def newly_paid(self) -> bool:
