@@ -156,10 +156,12 @@ def _active_checkin(session: Session, ticket_id: int) -> CheckIn | None:
     ).first()
 
 
-def _already(checkin: CheckIn, facts: TicketFacts | None, *, replay: bool = False) -> Outcome:
+def _from_checkin(
+    result: str, message: str, checkin: CheckIn, facts: TicketFacts | None, replay: bool
+) -> Outcome:
     return Outcome(
-        ALREADY,
-        "Already checked in",
+        result,
+        message,
         "",
         facts,
         checked_in_at=checkin.at,
@@ -168,20 +170,14 @@ def _already(checkin: CheckIn, facts: TicketFacts | None, *, replay: bool = Fals
         checkin_id=checkin.id,
         replay=replay,
     )
+
+
+def _already(checkin: CheckIn, facts: TicketFacts | None, *, replay: bool = False) -> Outcome:
+    return _from_checkin(ALREADY, "Already checked in", checkin, facts, replay)
 
 
 def _admitted(checkin: CheckIn, facts: TicketFacts, *, replay: bool = False) -> Outcome:
-    return Outcome(
-        ADMITTED,
-        "Admitted",
-        "",
-        facts,
-        checked_in_at=checkin.at,
-        by=checkin.by_name,
-        device=checkin.device,
-        checkin_id=checkin.id,
-        replay=replay,
-    )
+    return _from_checkin(ADMITTED, "Admitted", checkin, facts, replay)
 
 
 def _replay(
