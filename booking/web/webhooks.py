@@ -49,11 +49,33 @@ async def _refund_made(svc: Services, refund: dict[str, Any]) -> str:
     return "recorded" if marked else "unchanged"
 
 
+class TooLarge(Exception):
+    """The body is over MAX_BODY (or says it will be)."""
+
+
+async def read_capped(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The request body, read chunk by chunk and given up on past `limit` bytes.
+
+    A Content-Length over the limit is refused before anything is read. Raises TooLarge.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isascii() or not declared.isdigit() or int(declared) > limit):
+        raise TooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge
+    return bytes(body)
+
+
 async def stripe_webhook(request: Request) -> Response:
     svc = services(request)
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return JSONResponse({"error": "payload too large"}, 413)
+    try:
+        body = await read_capped(request)
+    except TooLarge:
+        reason = f"webhook bodies are limited to {MAX_BODY // 1024} KiB"
+        return JSONResponse({"error": "payload too large", "reason": reason}, 413)
     try:
         event = checkout.payments(svc).parse_webhook(body, request.headers.get("stripe-signature"))
     except InvalidWebhook as exc:
