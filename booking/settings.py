@@ -7,6 +7,7 @@ anything simulated (the Stripe stand-in, captured email, a placeholder secret) i
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -18,6 +19,7 @@ from dotenv import dotenv_values
 PLACEHOLDER_SECRET = "change-me"  # noqa: S105 (the value .env.example ships, refused in production)
 STANDIN_WEBHOOK_SECRET = "whsec_standin_0123456789abcdef"  # noqa: S105
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_FILE = Path("var/secret_key")
 
 
 class SettingsError(Exception):
@@ -139,12 +141,43 @@ def _validate(s: Settings) -> None:
             raise SettingsError("BASE_URL must be https:// in production")
 
 
+def local_secret(path: str | Path = SECRET_FILE) -> str:
+    """The random secret kept in `path` (readable by its owner only), made on first use.
+
+    Outside production an unset or placeholder SECRET_KEY is replaced by this, so a
+    development server reachable from elsewhere never signs with a value anyone can read in
+    .env.example. Two processes starting at once agree on one secret: the file appears whole
+    (written aside, then linked into place) and only the first link wins.
+    """
+    target = Path(path)
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        aside = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(aside, target)
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink()
+    secret = target.read_text().strip()
+    if len(secret) < 32:
+        raise SettingsError(f"SECRET_KEY: {target} must hold 32+ random characters")
+    return secret
+
+
 def load(
-    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+    environ: Mapping[str, str] | None = None,
+    env_file: str | Path | None = ".env",
+    *,
+    secret_file: str | Path = SECRET_FILE,
 ) -> Settings:
     """Build Settings from `.env` (if present) overlaid by the environment.
 
-    Raises SettingsError naming the first bad setting.
+    Outside production, an unset or placeholder SECRET_KEY becomes the random one kept in
+    `secret_file` (see local_secret). Raises SettingsError naming the first bad setting.
     """
     values: dict[str, str] = {}
     if env_file is not None and Path(env_file).is_file():
@@ -157,4 +190,6 @@ def load(
             kwargs[name] = _convert(name, values[env], getattr(defaults, name))
     settings = Settings(**kwargs)  # type: ignore[arg-type]
     _validate(settings)
+    if not settings.production and settings.secret_key in {"", PLACEHOLDER_SECRET}:
+        settings = settings.replace(secret_key=local_secret(secret_file))
     return settings
