@@ -148,6 +148,8 @@ def clean_name(raw: str) -> tuple[str, dict[str, str]]:
         return name, {"name": "Enter the full name of the person using this ticket"}
     if len(name) > MAX_NAME:
         return name, {"name": f"Full name must be {MAX_NAME} characters or fewer"}
+    if orders.ENCODED_WORD in name:
+        return name, {"name": orders.NO_ENCODED_WORD}
     return name, {}
 
 

@@ -78,6 +78,12 @@ class Fulfilment:
         return self.outcome == "paid"
 
 
+# The start of an RFC 2047 encoded-word: no name has it, and mail software may decode what
+# follows it into a line break (see booking.mail.message).
+ENCODED_WORD = "=?"
+NO_ENCODED_WORD = "Full name must not contain =? (an equals sign followed by a question mark)"
+
+
 def validate_buyer(name: str, email: str) -> tuple[Buyer, dict[str, str]]:
     name = " ".join(name.split())
     email = email.strip()
@@ -86,9 +92,11 @@ def validate_buyer(name: str, email: str) -> tuple[Buyer, dict[str, str]]:
         errors["name"] = "Enter your full name"
     elif len(name) > MAX_NAME:
         errors["name"] = f"Full name must be {MAX_NAME} characters or fewer"
+    elif ENCODED_WORD in name:
+        errors["name"] = NO_ENCODED_WORD
     if not email:
         errors["email"] = "Enter your email address"
-    elif len(email) > 254 or not EMAIL_RE.match(email):
+    elif len(email) > 254 or not EMAIL_RE.match(email) or ENCODED_WORD in email:
         errors["email"] = "Enter an email address in the correct format, like name@example.com"
     return Buyer(name, email), errors
 

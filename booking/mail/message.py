@@ -1,9 +1,14 @@
 """MIME messages from rendered emails, with every header value cleaned first.
 
 Names and addresses come from buyers and organisers, so nothing reaches a header before
-`header_text` has removed control characters (CR and LF among them); addresses are built
-with `email.headerregistry.Address`, which quotes display names, and the SMTP policy folds
-lines itself. A name with a newline cannot add a header.
+`header_text` has removed control characters (CR and LF among them) and broken apart any
+RFC 2047 encoded-word (`=?utf-8?q?=0D=0A…?=`): Python's email package (3.11.7, 3.12.1)
+decodes encoded-words it finds in display names and subjects and writes the decoded text
+raw, CR LF included. Addresses are built with `email.headerregistry.Address`, which quotes
+display names, and the SMTP policy folds lines itself. The same releases drop those quotes
+when a long name is folded, so display names also lose the characters that give an address
+header its structure (`,` `;` `:` `<` `>` `@` `"` and the like): a name with a newline,
+plain or encoded, cannot add a header, and a name with commas cannot add a recipient.
 """
 
 from __future__ import annotations
@@ -49,19 +54,38 @@ class Email:
     attachments: tuple[Part, ...] = ()
 
 
+ENCODED_WORD_START = "=?"
+
+
 def header_text(value: str, *, limit: int = 200) -> str:
-    """`value` safe for a header: control characters become spaces, runs of spaces one."""
+    """`value` safe for a header: control characters become spaces, runs of spaces one, and
+    every `=?` becomes `= ?`, so no part of it can be read as an encoded-word."""
     text = "".join(" " if unicodedata.category(c).startswith("C") else c for c in value)
-    return " ".join(text.split())[:limit]
+    text = " ".join(text.split())[:limit]
+    while ENCODED_WORD_START in text:
+        text = text.replace(ENCODED_WORD_START, "= ?")
+    return text
+
+
+# RFC 5322 specials that end a phrase or start an address; "." is left (initials), as
+# obsolete phrase syntax still reads it as part of the name.
+_STRUCTURE = str.maketrans({c: " " for c in '()<>[]:;@\\,"'})
+
+
+def display_name(name: str) -> str:
+    """A person's or organisation's name as an address header's display name: only words."""
+    return header_text(header_text(name, limit=100).translate(_STRUCTURE), limit=100)
 
 
 def mailbox(name: str, addr: str) -> Address:
     """An address for From/To/Reply-To. Raises InvalidAddress."""
+    if ENCODED_WORD_START in addr:
+        raise InvalidAddress(f"not an email address: {header_text(addr, limit=254)!r}")
     spec = header_text(addr, limit=254).replace(" ", "")
     if spec.count("@") != 1:
         raise InvalidAddress(f"not an email address: {spec!r}")
     try:
-        address = Address(display_name=header_text(name, limit=100), addr_spec=spec)
+        address = Address(display_name=display_name(name), addr_spec=spec)
     except (ValueError, IndexError, email_errors.HeaderParseError) as exc:
         raise InvalidAddress(f"not an email address: {spec!r}") from exc
     if not address.username or not address.domain:
