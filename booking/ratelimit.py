@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, literal
+from sqlalchemy import case, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -43,6 +43,45 @@ def hit_in(session: Session, *, key: str, limit: int, window: timedelta, now: da
     ).returning(table.count)
     count = session.execute(stmt).scalar_one()
     return int(count) <= limit
+
+
+def take(session: Session, *, key: str, limit: int, window: timedelta, now: datetime) -> bool:
+    """Take one of `key`'s `limit` slots in the caller's transaction; False (nothing counted)
+    when they are all taken in the current window.
+
+    One conditional upsert, so of any number of requests racing for the last slots (in any
+    number of processes) at most `limit` get one: count first, then do the guarded work.
+    """
+    dialect = session.connection().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = RateBucket.__table__.c  # type: ignore[attr-defined]
+    expired = table.window_start <= now - window
+    stmt = (
+        insert(RateBucket)
+        .values(key=key[:200], window_start=now, count=1)
+        .on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "count": case((expired, 1), else_=table.count + 1),
+                "window_start": case(
+                    (expired, literal(now, UTCDateTime())), else_=table.window_start
+                ),
+            },
+            where=expired | (table.count < limit),
+        )
+        .returning(table.count)
+    )
+    return session.execute(stmt).first() is not None
+
+
+def give_back(session: Session, *, key: str) -> None:
+    """Return a slot taken with `take` (the guarded work turned out not to count)."""
+    table = RateBucket.__table__.c  # type: ignore[attr-defined]
+    session.execute(
+        update(RateBucket)
+        .where(table.key == key[:200], table.count > 0)
+        .values(count=table.count - 1)
+    )
 
 
 def hit(session: Session, *, key: str, limit: int, window: timedelta, now: datetime) -> bool:

@@ -62,3 +62,34 @@ def test_hits_from_many_processes_at_once_are_all_counted(db, database_url):
         engine.dispose()
     with db.session() as s:
         assert s.get(RateBucket, "shared").count == 40
+
+
+def test_take_gives_no_more_slots_than_the_limit_to_many_processes_at_once(db, database_url):
+    engines = [Database(database_url) for _ in range(4)]
+    start = threading.Barrier(len(engines))
+    taken: list[bool] = []
+
+    def race(engine: Database) -> None:
+        start.wait()
+        for _ in range(10):
+            with engine.write_session() as s, s.begin():
+                taken.append(ratelimit.take(s, key="slots", limit=7, window=WINDOW, now=NOW))
+
+    threads = [threading.Thread(target=race, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    for engine in engines:
+        engine.dispose()
+    assert taken.count(True) == 7 and len(taken) == 40
+    with db.session() as s:
+        assert s.get(RateBucket, "slots").count == 7
+    with db.write_session() as s, s.begin():
+        ratelimit.give_back(s, key="slots")
+    with db.session() as s:
+        assert s.get(RateBucket, "slots").count == 6
+    with db.write_session() as s, s.begin():  # a new window starts afresh
+        assert ratelimit.take(s, key="slots", limit=7, window=WINDOW, now=NOW + WINDOW)
+    with db.session() as s:
+        assert s.get(RateBucket, "slots").count == 1

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from booking.domain import access_codes, promo
+from booking.domain import access_codes, code_guesses, promo
 from booking.domain.catalogue import EventPage, Offer
 from booking.domain.errors import InvalidInput
 from booking.domain.orders import Attribution
 from booking.models import AccessCode, Event, PromoLink
+from booking.ratelimit import RateLimited
 from booking.web.services import services
 
 SESSION_KEY = "came"
@@ -115,19 +116,35 @@ class CodeView:
     code: AccessCode | None = None
     error: str = ""
     prices: dict[int, int] = field(default_factory=dict)
+    limited: bool = False  # too many wrong codes from this address
 
 
 async def apply_code(request: Request, page: EventPage, code_text: str) -> CodeView:
+    """The offers with `code_text` applied; each code is looked up once per request, and
+    wrong guesses are limited per address (booking.domain.code_guesses)."""
+    seen = request.scope.setdefault("booking.codes", {})
+    if (page.event.id, code_text) not in seen:
+        seen[(page.event.id, code_text)] = await _apply_code(request, page, code_text)
+    return seen[(page.event.id, code_text)]  # type: ignore[no-any-return]
+
+
+async def _apply_code(request: Request, page: EventPage, code_text: str) -> CodeView:
     svc = services(request)
     offers = list(page.offers)
     if not code_text.strip():
         return CodeView(offers)
     try:
-        code = await svc.read(
-            access_codes.find, event_id=page.event.id, code=code_text, now=svc.now()
+        code = await svc.write(
+            code_guesses.check,
+            event_id=page.event.id,
+            code=code_text,
+            address=request.client.host if request.client else "unknown",
+            now=svc.now(),
         )
     except InvalidInput as exc:
         return CodeView(offers, error=exc.errors["code"])
+    except RateLimited as exc:
+        return CodeView(offers, error=exc.message, limited=True)
     offers += [o for o in page.hidden_offers if o.ticket_type.id == code.unlocks_ticket_type_id]
     prices = {
         o.ticket_type.id: access_codes.price(o.ticket_type.price, code)

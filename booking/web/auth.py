@@ -2,29 +2,24 @@
 
 The signed session cookie carries a random login token; the database keeps its hash, so
 any process can check it and signing out ends it everywhere. The token changes at every
-sign-in (with the CSRF token), and failed attempts are limited per account and per address.
+sign-in (with the CSRF token), and attempts are throttled as booking.domain.login describes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from booking import ratelimit
-from booking.domain import accounts
+from booking.domain import accounts, login
 from booking.models import Role, User
 from booking.web.security import safe_next
 from booking.web.services import render, services
 
 SESSION_KEY = "login"
-FAILURES_PER_ACCOUNT = 5
-FAILURES_PER_ADDRESS = 20
-FAILURE_WINDOW = timedelta(minutes=15)
 
 
 def client_address(request: Request) -> str:
@@ -91,34 +86,25 @@ async def sign_in(request: Request) -> Response:
         values = {"email": str(form.get("email", "")).strip()[:254]}
         next_url = safe_next(str(form.get("next", "")), "/admin")
         password = str(form.get("password", ""))
-        address = client_address(request)
-        email = accounts.normalise_email(values["email"])
-        keys = [
-            (f"login:account:{email}", FAILURES_PER_ACCOUNT),
-            (f"login:address:{address}", FAILURES_PER_ADDRESS),
-        ]
+        attempt = login.Attempt(
+            email=accounts.normalise_email(values["email"]), address=client_address(request)
+        )
         if not values["email"]:
             errors["email"] = "Enter your email address"
         if not password:
             errors["password"] = "Enter your password"  # noqa: S105 (a message)
         if not errors:
-            blocked = await svc.write(
-                ratelimit.is_blocked, keys=keys, window=FAILURE_WINDOW, now=svc.now()
-            )
-            if blocked:
+            # The attempt is counted before the password is checked (see domain.login).
+            admitted = await svc.write(login.admit, attempt=attempt, now=svc.now())
+            if not admitted:
                 errors["email"] = "Too many failed attempts. Wait 15 minutes and try again"
                 status = 429
             else:
-                user = await svc.read(accounts.authenticate, email=email, password=password)
+                user = await svc.read(accounts.authenticate, email=attempt.email, password=password)
+                await svc.write(
+                    login.settle, attempt=attempt, succeeded=user is not None, now=svc.now()
+                )
                 if user is None:
-                    for key, limit in keys:
-                        await svc.write(
-                            ratelimit.hit,
-                            key=key,
-                            limit=limit,
-                            window=FAILURE_WINDOW,
-                            now=svc.now(),
-                        )
                     errors["email"] = "Enter the email address and password for your account"
                     status = 400
                 else:
@@ -126,7 +112,7 @@ async def sign_in(request: Request) -> Response:
                         accounts.start_session,
                         user=user,
                         now=svc.now(),
-                        address=address,
+                        address=attempt.address,
                         user_agent=request.headers.get("user-agent", ""),
                     )
                     request.session.clear()  # a new session id and CSRF token at sign-in

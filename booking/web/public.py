@@ -72,7 +72,8 @@ async def event(request: Request) -> Response:
     context = event_context(request, page, view)
     errors = {"code": view.error} if view.error else {}
     context.update(values={"code": code} if view.code else {"code": code}, errors=errors)
-    return render(request, "public/event.html", context, status_code=400 if errors else 200)
+    status = 429 if view.limited else 400 if errors else 200
+    return render(request, "public/event.html", context, status_code=status)
 
 
 async def event_ics(request: Request) -> Response:
