@@ -22,7 +22,12 @@ from booking.db import Database
 from booking.models import utcnow
 from booking.settings import PROJECT_ROOT, Settings
 from booking.web import routes as web_routes
-from booking.web.security import CSRFMiddleware, SecurityHeadersMiddleware
+from booking.web.security import (
+    CSRFMiddleware,
+    SecurityHeadersMiddleware,
+    default_headers,
+    with_defaults,
+)
 from booking.web.services import Services, render
 from booking.web.templating import make_templates
 
@@ -49,9 +54,14 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    response: Response
     if _wants_json(request):
-        return JSONResponse({"error": "server_error"}, status_code=500)
-    return render(request, "errors/500.html", {"status": 500}, status_code=500)
+        response = JSONResponse({"error": "server_error"}, status_code=500)
+    else:
+        response = render(request, "errors/500.html", {"status": 500}, status_code=500)
+    # This answer leaves by the outermost middleware, past the one that adds these headers.
+    response.raw_headers[:] = with_defaults(response.raw_headers, request.app.state.headers)
+    return response
 
 
 def create_app(
@@ -84,14 +94,14 @@ def create_app(
         Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
         Mount("/media", StaticFiles(directory=media, check_dir=False), name="media"),
     ]
+    headers = {
+        "hsts": settings.https,
+        "payment_origin": f"http://127.0.0.1:{settings.stripe_standin_port}"
+        if settings.uses_stripe_standin
+        else "https://checkout.stripe.com",
+    }
     middleware = [
-        Middleware(
-            SecurityHeadersMiddleware,
-            hsts=settings.https,
-            payment_origin=f"http://127.0.0.1:{settings.stripe_standin_port}"
-            if settings.uses_stripe_standin
-            else "https://checkout.stripe.com",
-        ),
+        Middleware(SecurityHeadersMiddleware, **headers),
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,
@@ -109,4 +119,5 @@ def create_app(
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.state.services = services
+    app.state.headers = default_headers(**headers)  # type: ignore[arg-type]
     return app

@@ -2,14 +2,33 @@
 
 import argparse
 import os
+import sys
+from pathlib import Path
 
 import uvicorn
+from dotenv import dotenv_values
 
 from .app import create_app
 from .state import DEFAULT_WEBHOOK_SECRET
 
 
+def _environment() -> str:
+    """ENVIRONMENT as booking reads it: the environment first, then `.env`."""
+    if "ENVIRONMENT" in os.environ:
+        return os.environ["ENVIRONMENT"].strip()
+    if Path(".env").is_file():
+        return (dotenv_values(".env").get("ENVIRONMENT") or "").strip()
+    return ""
+
+
 def main(argv: list[str] | None = None) -> None:
+    if _environment() == "production":
+        print(
+            "booking.stripe_standin: refused with ENVIRONMENT=production "
+            "(it takes test payments; no money moves)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     parser = argparse.ArgumentParser(prog="python -m booking.stripe_standin")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=12111)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from booking.domain import accounts, login
 from booking.models import Role, User
@@ -70,9 +70,24 @@ class RequireRole:
                 status_code=403,
             )
         else:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _no_store(send))
             return
         await response(scope, receive, send)
+
+
+def _no_store(send: Send) -> Send:
+    """Signed-in pages stay out of every cache (the browser's back button, shared proxies),
+    unless one says otherwise itself (the door's revalidated ticket list)."""
+
+    async def sender(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            if not any(k.lower() == b"cache-control" for k, _ in headers):
+                headers.append((b"cache-control", b"no-store"))
+            message["headers"] = headers
+        await send(message)
+
+    return sender
 
 
 async def sign_in(request: Request) -> Response:

@@ -95,17 +95,49 @@ class CSRFMiddleware:
         await self.app(scope, replay, send)
 
 
+def default_headers(*, hsts: bool, payment_origin: str) -> dict[bytes, bytes]:
+    """The headers every response gets unless it sets its own (the 500 page included)."""
+    # Forms post to this site, which redirects to Stripe's page: form-action covers both.
+    csp = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        f"frame-ancestors 'none'; form-action 'self' {payment_origin}; base-uri 'none'"
+    )
+    headers = {
+        b"x-content-type-options": b"nosniff",
+        b"referrer-policy": b"strict-origin-when-cross-origin",
+        b"x-frame-options": b"DENY",
+        b"content-security-policy": csp.encode(),
+    }
+    if hsts:
+        headers[b"strict-transport-security"] = b"max-age=31536000"
+    return headers
+
+
+def with_defaults(
+    raw: list[tuple[bytes, bytes]], defaults: dict[bytes, bytes]
+) -> list[tuple[bytes, bytes]]:
+    """`raw` response headers with the defaults it lacks added.
+
+    A page that sets its own policy sets its own framing rules (the ticket box); a response
+    a shared cache may keep (`Cache-Control: public`) never carries a cookie, which the cache
+    would otherwise hand to every reader.
+    """
+    present = {k.lower() for k, _ in raw}
+    wanted = dict(defaults)
+    if b"content-security-policy" in present:
+        wanted.pop(b"x-frame-options", None)
+    cache = b",".join(v.lower() for k, v in raw if k.lower() == b"cache-control")
+    if b"public" in cache:
+        raw = [(k, v) for k, v in raw if k.lower() != b"set-cookie"]
+    return raw + [(k, v) for k, v in wanted.items() if k not in present]
+
+
 class SecurityHeadersMiddleware:
     """Sets conservative headers on every response; pages that may be framed say so themselves."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool, payment_origin: str) -> None:
         self.app = app
-        self.hsts = hsts
-        # Forms post to this site, which redirects to Stripe's page: form-action covers both.
-        self.csp = (
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            f"frame-ancestors 'none'; form-action 'self' {payment_origin}"
-        ).encode()
+        self.defaults = default_headers(hsts=hsts, payment_origin=payment_origin)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,23 +146,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                raw = list(message.get("headers", []))
-                present = {k.lower() for k, _ in raw}
-                defaults = {
-                    b"x-content-type-options": b"nosniff",
-                    b"referrer-policy": b"strict-origin-when-cross-origin",
-                    b"x-frame-options": b"DENY",
-                    b"content-security-policy": self.csp,
-                }
-                if self.hsts:
-                    defaults[b"strict-transport-security"] = b"max-age=31536000"
-                if b"content-security-policy" in present:
-                    # The page set its own policy, framing rules included (the ticket box).
-                    defaults.pop(b"x-frame-options")
-                for key, value in defaults.items():
-                    if key not in present:
-                        raw.append((key, value))
-                message["headers"] = raw
+                message["headers"] = with_defaults(list(message.get("headers", [])), self.defaults)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
