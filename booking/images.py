@@ -1,7 +1,9 @@
 """Uploaded images (event heroes, speaker photos): checked with Pillow, re-encoded, stored.
 
-Only JPEG, PNG and WebP are accepted, up to MAX_BYTES and MAX_SIDE pixels a side, and the
-size is read from the header before any pixels are decoded. Every image is decoded and saved
+Only JPEG, PNG and WebP are accepted, up to MAX_BYTES, MAX_SIDE pixels a side and
+MAX_PIXELS in all, and the size is read from the header before any pixels are decoded: a
+PNG of flat colour compresses a thousandfold, so 8000 × 8000 pixels (about 1 GB decoded)
+fit in 258 kB. One image is decoded at a time per process. Every image is decoded and saved
 again as a fresh JPEG (no metadata, no trailing bytes, no script in disguise) under a random
 name in the media directory, which is served at /media/.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import io
 import secrets
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +21,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_SIDE = 8000
+MAX_PIXELS = 25_000_000  # a 6000 × 4000 photo; decoded as RGBA about 100 MB
 MIN_SIDE = 100
 FORMATS = ("JPEG", "PNG", "WEBP")
 URL_PREFIX = "/media/"
+
+
+# Decoding and re-encoding take a lot of memory for a moment: one image at a time.
+_decoding = threading.Lock()
 
 
 class ImageRejected(ValueError):
@@ -43,11 +51,17 @@ PHOTO = Kind("speakers", 480, 480, crop=True)
 
 
 def process(data: bytes, kind: Kind) -> bytes:
-    """The upload as a re-encoded JPEG sized for `kind`. Raises ImageRejected."""
+    """The upload as a re-encoded JPEG sized for `kind`, one image at a time per process.
+    Raises ImageRejected."""
     if not data:
         raise ImageRejected("Select an image file")
     if len(data) > MAX_BYTES:
         raise ImageRejected(f"The image must be smaller than {MAX_BYTES // (1024 * 1024)} MB")
+    with _decoding:
+        return _process(data, kind)
+
+
+def _process(data: bytes, kind: Kind) -> bytes:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -56,6 +70,11 @@ def process(data: bytes, kind: Kind) -> bytes:
             width, height = image.size  # from the header: nothing decoded yet
             if max(width, height) > MAX_SIDE:
                 raise ImageRejected(f"The image must be at most {MAX_SIDE} pixels wide and high")
+            if width * height > MAX_PIXELS:
+                raise ImageRejected(
+                    f"The image must be at most {MAX_PIXELS // 1_000_000} megapixels, "
+                    "like 6000 by 4000 pixels"
+                )
             if min(width, height) < kind.min_side:
                 raise ImageRejected(
                     f"The image must be at least {kind.min_side} pixels wide and high"

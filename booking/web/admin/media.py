@@ -3,6 +3,7 @@ checks, re-encodes and stores them; the /media mount serves them)."""
 
 from __future__ import annotations
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,9 +21,14 @@ HINT = "A JPG, PNG or WebP image, smaller than 5 MB"
 
 async def stored_image(request: Request, data: bytes, kind: images.Kind) -> tuple[str, str]:
     """(public path, "") for an image now stored, or ("", why it was refused)."""
-    settings = services(request).settings
+    svc = services(request)
+    settings = svc.settings
+    # Uploads wait their turn here rather than each holding a worker thread while
+    # booking.images decodes one image at a time.
+    gate = svc.extras.setdefault("image_gate", anyio.Lock())
     try:
-        processed = await run_in_threadpool(images.process, data, kind)
+        async with gate:
+            processed = await run_in_threadpool(images.process, data, kind)
     except images.ImageRejected as exc:
         return "", str(exc)
     path = await run_in_threadpool(images.store, processed, kind, media_dir=settings.media_dir)
