@@ -90,7 +90,7 @@ def counts(session: Session, *, event_id: int) -> Counts:
 
 @dataclass(frozen=True)
 class Attendee:
-    code: str
+    code: str  # the ticket's reference: enough to admit it, and all the door is shown
     name: str
     type: str
     reference: str
@@ -132,7 +132,8 @@ def _like(text: str) -> str:
 
 def search(session: Session, *, event_id: int, query: str, limit: int = 20) -> list[Attendee]:
     """Tickets of the event by attendee name, buyer name or email, order reference or ticket
-    reference (at least 2 characters), with whether each is in."""
+    reference (at least 2 characters), with whether each is in. Results carry the ticket's
+    reference, never its whole code, which only its holder has."""
     q = query.strip().lower()
     if len(q) < 2:
         return []
@@ -157,7 +158,7 @@ def search(session: Session, *, event_id: int, query: str, limit: int = 20) -> l
     found = _admissions(session, [t.id for t, _, _ in rows if t.id is not None])
     return [
         Attendee(
-            t.code or "",
+            tickets.reference(t.code or ""),
             t.attendee_name,
             type_name,
             tickets.reference(t.code or ""),

@@ -21,7 +21,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from booking.domain import audit, tickets
-from booking.models import CheckIn, CheckInConflict, Event, Ticket, TicketStatus, TicketType, User
+from booking.models import (
+    CheckIn,
+    CheckInConflict,
+    Event,
+    EventStatus,
+    Role,
+    Ticket,
+    TicketStatus,
+    TicketType,
+    User,
+)
 
 ADMITTED = "admitted"
 ALREADY = "already_checked_in"
@@ -500,5 +510,10 @@ def _sync_result(nonce: str, outcome: Outcome) -> SyncResult:
     return SyncResult(nonce, NOT_VALID, outcome.reason, outcome.message, code)
 
 
-def event_for_door(session: Session, *, slug: str) -> Event | None:
-    return session.exec(select(Event).where(Event.slug == slug)).first()
+def event_for_door(session: Session, *, slug: str, role: Role) -> Event | None:
+    """The event the door may open by this slug. Door staff get no drafts (nothing is on
+    sale, and the event may never be announced); organisers get any event."""
+    query = select(Event).where(Event.slug == slug)
+    if role != Role.ORGANISER:
+        query = query.where(Event.status != EventStatus.DRAFT)
+    return session.exec(query).first()

@@ -26,7 +26,8 @@ MAX_TEXT = checkin.MAX_TEXT
 
 async def _event(request: Request) -> Event:
     svc = services(request)
-    event = await svc.read(checkin.event_for_door, slug=request.path_params["slug"])
+    user = await _user(request)
+    event = await svc.read(checkin.event_for_door, slug=request.path_params["slug"], role=user.role)
     if event is None:
         raise HTTPException(404)
     return event
