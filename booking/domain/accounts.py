@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
+import hmac
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -122,11 +124,25 @@ def end_session(session: Session, *, token: str) -> None:
         session.execute(delete(LoginSession).where(col(LoginSession.id) == _digest(token)))
 
 
+def invitation_token(key: bytes, nonce: str) -> str:
+    """The one-time token of an invitation, made again from its nonce with `key` (derived
+    from SECRET_KEY): the outbox keeps only the nonce, the invitation only the token's hash."""
+    digest = hmac.new(key, f"invitation:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 def invite(
-    session: Session, *, email: str, role: Role, invited_by: User | None, now: datetime
+    session: Session,
+    *,
+    email: str,
+    role: Role,
+    invited_by: User | None,
+    now: datetime,
+    key: bytes,
 ) -> tuple[Invitation, str]:
     """An invitation and its one-time token, with the email carrying the link queued in the
-    same transaction. Raises InvalidInput or Conflict."""
+    same transaction. The token itself is stored nowhere: the email is rendered at send time
+    from a nonce and `key` (see invitation_token). Raises InvalidInput or Conflict."""
     email = normalise_email(email)
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise InvalidInput(
@@ -135,7 +151,8 @@ def invite(
     with session.begin():
         if session.exec(select(User).where(User.email == email)).first():
             raise Conflict(f"There is already an account for {email}")
-        token = secrets.token_urlsafe(32)
+        nonce = secrets.token_urlsafe(16)
+        token = invitation_token(key, nonce)
         invitation = Invitation(
             token_hash=_digest(token),
             email=email,
@@ -153,7 +170,7 @@ def invite(
             dedupe_key=f"invitation:{invitation.id}",
             now=now,
             data={
-                "token": token,
+                "nonce": nonce,
                 "role": str(role),
                 "invited_by": (invited_by.name or invited_by.email) if invited_by else "",
                 "days": INVITATION_DAYS,

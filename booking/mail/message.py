@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email import errors as email_errors
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
+
+NOT_KEPT = "[not kept]"
 
 
 class InvalidAddress(ValueError):
@@ -52,6 +54,17 @@ class Email:
     reply_to: str = ""
     images: tuple[Part, ...] = ()
     attachments: tuple[Part, ...] = ()
+    # One-time secrets in the text (an invitation's token): sent, but never kept afterwards.
+    secrets: tuple[str, ...] = ()
+
+    def kept(self) -> Email:
+        """This email as the outbox may keep it, each secret replaced by a note."""
+        text, html, subject = self.text, self.html, self.subject
+        for secret in self.secrets:
+            text = text.replace(secret, NOT_KEPT)
+            html = html.replace(secret, NOT_KEPT)
+            subject = subject.replace(secret, NOT_KEPT)
+        return replace(self, text=text, html=html, subject=subject, secrets=())
 
 
 ENCODED_WORD_START = "=?"

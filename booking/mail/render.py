@@ -16,9 +16,9 @@ import css_inline
 from jinja2 import Environment, select_autoescape
 
 from booking import ics, qr
-from booking.domain import order_changes
+from booking.domain import accounts, order_changes
 from booking.domain.mail_context import TICKET_KINDS, MailContext
-from booking.domain.tickets import grouped, reference
+from booking.domain.tickets import derive_key, grouped, reference
 from booking.mail.message import Email, Part
 from booking.models import MailKind, MailOutbox
 from booking.settings import Settings
@@ -185,9 +185,14 @@ def render_invitation(row: MailOutbox, *, settings: Settings) -> Email:
     """The invitation to the back office: a one-time link to set a password."""
     env = environment(settings.timezone)
     data = row.data or {}
+    if data.get("nonce"):
+        key = derive_key(settings.secret_key, "invitations")
+        token = accounts.invitation_token(key, str(data["nonce"]))
+    else:  # queued before invitations kept only a nonce
+        token = str(data.get("token", ""))
     context = {
         "subject": "You're invited to the booking back office",
-        "link": f"{settings.base_url.rstrip('/')}/invitation/{data.get('token', '')}",
+        "link": f"{settings.base_url.rstrip('/')}/invitation/{token}",
         "role": data.get("role", ""),
         "invited_by": data.get("invited_by", ""),
         "days": data.get("days", 7),
@@ -201,4 +206,5 @@ def render_invitation(row: MailOutbox, *, settings: Settings) -> Email:
         html=html,
         to_name="",
         to_addr=row.recipient,
+        secrets=(token,) if token else (),
     )

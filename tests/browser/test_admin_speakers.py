@@ -5,6 +5,7 @@ from sqlmodel import select
 
 from booking import demo
 from booking.domain import accounts
+from booking.domain.tickets import derive_key
 from booking.models import Announcement, MailKind, MailOutbox, Role, Speaker, TicketType, utcnow
 from tests.browser.conftest import assert_accessible, screenshot
 from tests.conftest import ARTIFACTS, PASSWORD
@@ -110,7 +111,12 @@ def test_every_back_office_page_passes_axe_on_a_phone(page, live_server, db, ses
         )
     with db.write_session() as s:
         _, token = accounts.invite(
-            s, email="new@example.com", role=Role.STAFF, invited_by=olive, now=utcnow()
+            s,
+            email="new@example.com",
+            role=Role.STAFF,
+            invited_by=olive,
+            now=utcnow(),
+            key=derive_key(settings.secret_key, "invitations"),
         )
     mail = session.exec(select(MailOutbox)).first()
     andrew = session.exec(select(Speaker).where(Speaker.name == "Andrew Adonis")).one()

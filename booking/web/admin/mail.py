@@ -72,6 +72,7 @@ async def _content(svc: Services, row: MailOutbox) -> tuple[str, str, str]:
         except NotFound as exc:
             return "", "", exc.message
         email = await run_in_threadpool(render_email, ctx, settings=svc.settings, now=svc.now())
+    email = email.kept()  # an invitation's one-time link is for the invitee's eyes only
     return email.html, email.text, "Not sent yet: this is how it would look if sent now."
 
 

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from booking.domain import accounts, inputs, users
 from booking.domain.errors import Conflict, InvalidInput, NotFound
+from booking.domain.tickets import derive_key
 from booking.web.admin.common import actor, flash, page, path_id, redirect, values_of
 from booking.web.services import render, services
 
@@ -43,6 +44,7 @@ async def invite(request: Request) -> Response:
                     role=role,
                     invited_by=await actor(request),
                     now=svc.now(),
+                    key=derive_key(svc.settings.secret_key, "invitations"),
                 )
             except InvalidInput as exc:
                 errors = exc.errors
