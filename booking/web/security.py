@@ -66,15 +66,21 @@ class CSRFMiddleware:
         headers = Headers(scope=scope)
         expected = scope.get("session", {}).get(CSRF_FIELD)
         given = headers.get(CSRF_HEADER)
-        body = b""
+        too_large = PlainTextResponse("Request too large", 413)
+        declared = headers.get("content-length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+            await too_large(scope, receive, send)  # refused before reading any of it
+            return
+        buffer = bytearray()
         more = True
         while more:
             message = await receive()
-            body += message.get("body", b"")
+            buffer += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > MAX_FORM_BYTES:
-                await PlainTextResponse("Request too large", 413)(scope, receive, send)
+            if len(buffer) > MAX_FORM_BYTES:
+                await too_large(scope, receive, send)
                 return
+        body = bytes(buffer)
         if given is None:
             given = _form_token(body, headers.get("content-type", ""))
         if not expected or not given or not hmac.compare_digest(str(expected), given):
