@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import css_inline
 from jinja2 import Environment, select_autoescape
 
-from booking import ics, qr
-from booking.domain import order_changes
+from booking import branding, ics, qr
+from booking.domain import brand, order_changes
 from booking.domain.mail_context import TICKET_KINDS, MailContext
 from booking.domain.tickets import grouped, reference
 from booking.mail.message import Email, Part
@@ -144,6 +144,7 @@ def render(ctx: MailContext, *, settings: Settings, now: datetime) -> Email:
     organisers = [o.name for o in ctx.organisers]
     the_subject = subject(ctx, clock)
     context: dict[str, Any] = {
+        "brand": brand.of_row(ctx.brand, branding.defaults(settings)),
         "kind": str(ctx.row.kind),
         "subject": the_subject,
         "order": order,
@@ -181,7 +182,9 @@ def render(ctx: MailContext, *, settings: Settings, now: datetime) -> Email:
     )
 
 
-def render_invitation(row: MailOutbox, *, settings: Settings) -> Email:
+def render_invitation(
+    row: MailOutbox, *, settings: Settings, site_brand: brand.Brand | None = None
+) -> Email:
     """The invitation to the back office: a one-time link to set a password."""
     env = environment(settings.timezone)
     data = row.data or {}
@@ -192,6 +195,7 @@ def render_invitation(row: MailOutbox, *, settings: Settings) -> Email:
         "invited_by": data.get("invited_by", ""),
         "days": data.get("days", 7),
         "recipient": row.recipient,
+        "brand": site_brand or branding.defaults(settings),
     }
     html = _inliner.inline(env.get_template("email/invitation.html").render(context))
     text = env.get_template("email/invitation.txt").render(context)
