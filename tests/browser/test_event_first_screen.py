@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from booking import demo
+from booking import branding, demo
 from booking.domain import promo
 from booking.models import Event, Order, Ticket, TicketType, utcnow
 from tests.browser.conftest import assert_accessible, screenshot
@@ -33,6 +33,12 @@ def phone(browser):  # type: ignore[no-untyped-def]
     context.close()
 
 
+def load_demo(live_server, session, settings, now=None):  # type: ignore[no-untyped-def]
+    """The demo data, with the live app's cached brand dropped so it wears the demo's."""
+    demo.load(session, settings=settings, now=now or utcnow())
+    branding.forget(live_server.app.state.services)
+
+
 def box(page, selector: str) -> dict[str, float]:  # type: ignore[no-untyped-def]
     found = page.locator(selector).first.bounding_box()
     assert found is not None, f"{selector} is not rendered"
@@ -48,7 +54,7 @@ def in_first_screen(page, selector: str) -> bool:  # type: ignore[no-untyped-def
 def test_price_availability_and_get_tickets_are_in_the_first_phone_screen(
     phone, live_server, session, settings
 ):
-    demo.load(session, settings=settings, now=utcnow())
+    load_demo(live_server, session, settings)
     phone.goto(live_server.url + "/events/london-and-brexit")
     keep(phone, "event-390x844")
     phone.screenshot(path=str(SHOTS / "event-390x844-first-screen.png"))
@@ -62,14 +68,14 @@ def test_price_availability_and_get_tickets_are_in_the_first_phone_screen(
     assert box(phone, ".buy-form")["y"] > PHONE["height"]  # the form itself is further down
     button.click()
     phone.wait_for_function("location.hash === '#tickets'")
-    assert in_first_screen(phone, "#tickets-heading")
+    assert in_first_screen(phone, "#tickets-heading"), box(phone, "#tickets-heading")
     assert box(phone, "#quantity")["y"] < PHONE["height"]
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert_accessible(phone)
 
 
 def test_few_left_and_sold_out_show_in_the_first_screen(phone, live_server, session, settings):
-    demo.load(session, settings=settings, now=utcnow())
+    load_demo(live_server, session, settings)
     event = session.exec(select(Event).where(Event.slug == "london-and-brexit")).one()
     event.capacity = 8
     session.add(event)
@@ -91,7 +97,7 @@ def test_few_left_and_sold_out_show_in_the_first_screen(phone, live_server, sess
 def test_a_promo_link_lands_on_the_ticket_form_with_title_and_date_above(
     phone, live_server, session, settings, how
 ):
-    demo.load(session, settings=settings, now=utcnow())
+    load_demo(live_server, session, settings)
     event = session.exec(select(Event).where(Event.slug == "london-and-brexit")).one()
     session.commit()
     link = promo.create_link(
@@ -113,7 +119,7 @@ def test_a_promo_link_lands_on_the_ticket_form_with_title_and_date_above(
 def test_one_ticket_type_starts_at_one_and_needs_only_two_typed_fields(
     phone, live_server, session, settings
 ):
-    demo.load(session, settings=settings, now=utcnow())
+    load_demo(live_server, session, settings)
     phone.goto(live_server.url + "/events/london-plan-walk-and-talk")
     assert phone.locator("#quantity").input_value() == "1"
     assert phone.locator(".hold-note").count() == 0
@@ -129,7 +135,7 @@ def test_one_ticket_type_starts_at_one_and_needs_only_two_typed_fields(
 
 
 def test_the_page_works_without_javascript(browser, live_server, session, settings):
-    demo.load(session, settings=settings, now=utcnow())
+    load_demo(live_server, session, settings)
     context = browser.new_context(viewport=PHONE, java_script_enabled=False, locale="en-GB")
     page = context.new_page()
     try:
@@ -145,7 +151,7 @@ def test_the_page_works_without_javascript(browser, live_server, session, settin
 
 
 def test_names_per_ticket_reach_the_tickets(phone, live_server, session, settings):
-    demo.load(session, settings=settings, now=utcnow())
+    load_demo(live_server, session, settings)
     phone.goto(live_server.url + "/events/london-plan-walk-and-talk")
     phone.locator("#quantity").fill("2")
     phone.get_by_label("Full name").fill("Ada Lovelace")
@@ -165,7 +171,7 @@ def test_names_per_ticket_reach_the_tickets(phone, live_server, session, setting
 
 
 def test_desktop_screenshot(browser, live_server, session, settings):
-    demo.load(session, settings=settings, now=utcnow() - timedelta(minutes=1))
+    load_demo(live_server, session, settings, utcnow() - timedelta(minutes=1))
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     page = context.new_page()
     try:
@@ -175,3 +181,70 @@ def test_desktop_screenshot(browser, live_server, session, settings):
         assert session.exec(select(TicketType)).first() is not None
     finally:
         context.close()
+
+
+def test_every_public_page_passes_axe_in_the_demo_brand(phone, live_server, session, settings):
+    load_demo(live_server, session, settings)
+    for path in ("/", "/events/london-and-brexit", "/events/london-plan-walk-and-talk", "/nope"):
+        phone.goto(live_server.url + path)
+        assert_accessible(phone)
+    header = phone.evaluate(
+        "getComputedStyle(document.querySelector('.site-header')).backgroundColor"
+    )
+    assert header == "rgb(200, 16, 46)"  # the demo's red
+    assert phone.locator(".site-logo").get_attribute("alt") == "On London Events"
+    assert phone.evaluate("document.querySelector('.site-logo').naturalWidth") > 0
+
+
+def test_the_order_pages_full_stops_never_wrap_alone(phone, live_server, session, settings):
+    load_demo(live_server, session, settings)
+    phone.goto(live_server.url + "/events/london-plan-walk-and-talk")
+    phone.get_by_label("Full name").fill("Ada Lovelace")
+    phone.get_by_label("Email address").fill("someone.with.a.rather.long.name@example.com")
+    phone.get_by_role("button", name="Book tickets").click()
+    phone.wait_for_url("**/orders/*")
+    alone = []
+    for width in range(280, 480):
+        phone.set_viewport_size({"width": width, "height": 844})
+        alone += phone.evaluate(
+            """(width) => [...document.querySelectorAll('main p')].flatMap((p) => {
+                const walker = document.createTreeWalker(p, NodeFilter.SHOW_TEXT);
+                const chars = [];
+                while (walker.nextNode()) {
+                  const n = walker.currentNode;
+                  for (let i = 0; i < n.length; i++) if (n.data[i].trim()) chars.push([n, i]);
+                }
+                const top = ([n, i]) => {
+                  const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + 1);
+                  return r.getBoundingClientRect().top;
+                };
+                // A full stop ends a sentence: the last character, or one before a space.
+                const ends = (k) => !(chars[k][0].data[chars[k][1] + 1] || '').trim();
+                return chars.flatMap((c, k) => k > 0 && c[0].data[c[1]] === '.' && ends(k)
+                  && top(c) > top(chars[k - 1]) + 2 ? [width + ': ' + p.textContent.trim()] : []);
+            })""",
+            width,
+        )
+    assert alone == []
+
+
+def test_the_payment_page_aligns_expiry_and_cvc_and_marks_a_declined_card(
+    phone, live_server, session, settings, standin
+):
+    load_demo(live_server, session, settings)
+    phone.goto(live_server.url + "/events/london-and-brexit")
+    phone.get_by_label("Number of Standard tickets").fill("1")
+    phone.get_by_label("Full name").fill("Ada Lovelace")
+    phone.get_by_label("Email address").fill("ada@example.com")
+    phone.get_by_role("button", name="Continue to payment").click()
+    phone.wait_for_url("**/c/pay/cs_test_*")
+    assert box(phone, "#card_expiry")["y"] == box(phone, "#card_cvc")["y"]
+    phone.get_by_label("Card number").fill("4000 0000 0000 0002")
+    phone.get_by_role("button", name="Pay").click()
+    assert phone.get_by_text("Your card was declined.").is_visible()
+    card = phone.locator("#card_number")
+    assert card.get_attribute("aria-invalid") == "true"
+    colour = phone.evaluate("getComputedStyle(document.querySelector('#card_number')).borderColor")
+    assert colour == "rgb(179, 9, 60)"
+    assert box(phone, "#card_expiry")["y"] == box(phone, "#card_cvc")["y"]
+    keep(phone, "stripe-standin-declined-390x844")
