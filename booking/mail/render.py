@@ -143,8 +143,9 @@ def render(ctx: MailContext, *, settings: Settings, now: datetime) -> Email:
     details = f"{event.strapline}\n\nYour tickets: {order_url}".strip()
     organisers = [o.name for o in ctx.organisers]
     the_subject = subject(ctx, clock)
+    site_brand = brand.of_row(ctx.brand, branding.defaults(settings))
     context: dict[str, Any] = {
-        "brand": brand.of_row(ctx.brand, branding.defaults(settings)),
+        "brand": site_brand,
         "kind": str(ctx.row.kind),
         "subject": the_subject,
         "order": order,
@@ -175,7 +176,7 @@ def render(ctx: MailContext, *, settings: Settings, now: datetime) -> Email:
         html=html,
         to_name=order.buyer_name,
         to_addr=ctx.row.recipient,
-        from_name=_names(organisers),
+        from_name=_names(organisers) or site_brand.site_name,
         reply_to=event.contact_email,
         images=tuple(images),
         attachments=tuple(attachments),

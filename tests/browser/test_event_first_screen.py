@@ -158,6 +158,8 @@ def test_names_per_ticket_reach_the_tickets(phone, live_server, session, setting
     phone.get_by_label("Email address").fill("ada@example.com")
     assert not phone.get_by_label("Name on ticket 2 (optional)").is_visible()
     phone.get_by_text("Add a name to each ticket").click()
+    # One field per ticket chosen (4 without JavaScript).
+    assert phone.locator("[data-ticket-name]:visible").count() == 2
     phone.get_by_label("Name on ticket 2 (optional)").fill("Charles Babbage")
     assert_accessible(phone)
     phone.get_by_role("button", name="Book tickets").click()
