@@ -107,11 +107,14 @@ def test_emails_carry_the_brand_and_the_senders_address(
     assert deliver(sender(smtp.settings_for(settings), db, clock)).sent == 1
     [message] = smtp.messages
     html = message.get_body(("html",)).get_content()
-    text = message.get_body(("plain",)).get_content()
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert "The Islington Gazette" in html and "background: #a50034" in html
     for part in (html, text):
         assert "Gazette Media Ltd" in part and "London N1 0PQ" in part
         assert "https://gazette.example/privacy" in part
+    assert "\nPrivacy policy: https://gazette.example/privacy\n" in text
+    assert "\nContact us: events@gazette.example\n" in text
+    assert "\nGazette Media Ltd\n1 Upper Street\nLondon N1 0PQ" in text
 
 
 def test_an_svg_logo_is_sanitised_and_shown_in_the_header(forms, session, settings):
