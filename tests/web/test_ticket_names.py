@@ -108,3 +108,16 @@ def test_a_paid_event_says_how_payment_works_once(client, session):
     assert "We'll hold your tickets for 31 minutes while you pay." in html
     assert "Continue to payment" in html
     assert 'value="1"' not in html  # two types: the reader chooses
+
+
+def test_names_fill_tickets_in_order_and_blanks_are_the_buyers():
+    from booking.domain import orders
+
+    names, errors = orders.validate_ticket_names({2: " Bea  Brown ", 1: ""}, tickets=3)
+    assert (names, errors) == (("", "Bea Brown", ""), {})
+    buyer = orders.Buyer("Ada", "ada@example.com", ticket_names=names)
+    assert [buyer.name_for(i) for i in range(4)] == ["Ada", "Bea Brown", "Ada", "Ada"]
+    _, errors = orders.validate_ticket_names({4: "Dee"}, tickets=3)
+    assert errors == {
+        "attendee-4": "You chose 3 tickets: clear the name on ticket 4 or choose more tickets"
+    }
