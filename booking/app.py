@@ -82,8 +82,11 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Short SQLite/ORM work runs best on a small pool (see bench/): cap it.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_limit
-        from booking import lifecycle
+        from booking import branding, lifecycle
 
+        # The brand is read now, so the first pages cost no extra query.
+        await anyio.to_thread.run_sync(branding.current, services)
+        await branding.tell_standin(services)
         async with lifecycle.running(services):
             yield
         if db is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlmodel import Session, select
 
@@ -12,6 +13,7 @@ from booking.models import (
     EventSpeaker,
     EventStatus,
     Organisation,
+    SiteBrand,
     Speaker,
     SpeakerRole,
     TicketType,
@@ -51,8 +53,45 @@ def _event_time(now: datetime, days: int, hour: int, minute: int, settings: Sett
     return local.astimezone(UTC)
 
 
+DEMO_LOGO = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 236 48" \
+width="236" height="48" role="img" aria-label="On London Events">
+<rect x="0" y="6" width="36" height="36" rx="18" fill="#ffffff"/>
+<path d="M18 14 L28 34 L8 34 Z" fill="#c8102e"/>
+<text x="46" y="31" fill="#ffffff" font-family="Georgia, 'Times New Roman', serif" \
+font-size="24" font-weight="700">On London</text>
+<text x="172" y="31" fill="#ffffff" font-family="Arial, sans-serif" font-size="13" \
+font-weight="700" letter-spacing="1.5">EVENTS</text>
+</svg>
+"""
+
+
+def _brand(session: Session, *, settings: Settings, now: datetime) -> None:
+    """A plausible news site's look: On London's name, logo and red, and footer links."""
+    if session.get(SiteBrand, 1) is not None:
+        return
+    folder = Path(settings.media_dir) / "brand"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "demo-logo.svg").write_text(DEMO_LOGO, encoding="utf-8")
+    session.add(
+        SiteBrand(
+            id=1,
+            site_name="On London Events",
+            logo="/media/brand/demo-logo.svg",
+            brand_colour="#c8102e",
+            link_colour="#0b57a4",
+            privacy_url="https://www.onlondon.co.uk/privacy-policy/",
+            terms_url="https://www.onlondon.co.uk/terms/",
+            contact_url="mailto:events@onlondon.example",
+            legal_name="On London Ltd",
+            postal_address="Conway Hall, 25 Red Lion Square\nLondon WC1R 4RL",
+            updated_at=now,
+        )
+    )
+
+
 def load(session: Session, *, settings: Settings, now: datetime) -> Event:
     """Create (or leave as it is) the demo data; returns the debate."""
+    _brand(session, settings=settings, now=now)
     on_london = _get_or_create(
         session, Organisation, {"name": "On London"}, url="https://www.onlondon.co.uk"
     )

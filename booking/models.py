@@ -524,3 +524,21 @@ __all__ = [
     "Venue",
     "utcnow",
 ]
+
+
+class SiteBrand(SQLModel, table=True):
+    """The publisher's brand, set by organisers; one row (id 1). Until it exists the site
+    wears the defaults from Settings."""
+
+    __tablename__ = "site_brand"
+    id: int | None = Field(default=None, primary_key=True)
+    site_name: str = Field(max_length=100)
+    logo: str = Field(default="", max_length=300)  # /media/brand/….svg or .png, or ""
+    brand_colour: str = Field(max_length=7)  # #rrggbb, behind white text in the header
+    link_colour: str = Field(max_length=7)  # #rrggbb, on the white page
+    privacy_url: str = Field(default="", max_length=500)
+    terms_url: str = Field(default="", max_length=500)
+    contact_url: str = Field(default="", max_length=500)  # a web page or mailto: address
+    legal_name: str = Field(default="", max_length=200)
+    postal_address: str = Field(default="", max_length=500)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())

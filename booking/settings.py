@@ -7,6 +7,7 @@ anything simulated (the Stripe stand-in, captured email, a placeholder secret) i
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -46,6 +47,15 @@ class Settings:
     media_dir: str = "var/media"
     thread_limit: int = 4
     run_jobs: bool = True
+    # The publisher's brand until an organiser sets it in the back office (Site settings).
+    site_name: str = "Debates and events"
+    brand_colour: str = "#1d1d3b"
+    link_colour: str = "#1d5fa8"
+    privacy_url: str = ""
+    terms_url: str = ""
+    contact_url: str = ""
+    legal_name: str = ""
+    postal_address: str = ""
     # Test-only switch for the negative controls of the race tests; never set in production.
     unsafe_disable_locking: bool = False
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -126,6 +136,9 @@ def _validate(s: Settings) -> None:
         raise SettingsError("STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set")
     if s.hold_minutes < 30 or s.hold_minutes > 24 * 60:
         raise SettingsError("HOLD_MINUTES must be between 30 and 1440 (Stripe's session limits)")
+    for env, colour in (("BRAND_COLOUR", s.brand_colour), ("LINK_COLOUR", s.link_colour)):
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", colour):
+            raise SettingsError(f"{env} must be a colour like #1d1d3b, not {colour!r}")
     if s.thread_limit < 1:
         raise SettingsError("THREAD_LIMIT must be at least 1")
     if s.production:

@@ -91,6 +91,44 @@ class EventPage:
         return min((o.ticket_type.price for o in self.offers), default=None)
 
 
+@dataclass(frozen=True)
+class TicketSummary:
+    """What the top of the event page says about tickets: the price range and what is left."""
+
+    low: int | None
+    high: int | None
+    left: int | None  # seats left across the ticket types on sale; None when uncapped
+    state: SaleState | None  # None when no ticket type is listed
+
+    @property
+    def free(self) -> bool:
+        return self.high == 0
+
+
+def ticket_summary(
+    offers: list[Offer], *, availability: Availability, prices: dict[int, int] | None = None
+) -> TicketSummary:
+    """Prices (after any code's discount) and seats left over `offers`, for the page's top."""
+    prices = prices or {}
+    shown = [prices.get(o.ticket_type.id or 0, o.ticket_type.price) for o in offers]
+    buyable = [o for o in offers if o.state.buyable]
+    left: int | None = None
+    if buyable and all(o.remaining is not None for o in buyable):
+        left = sum(o.remaining or 0 for o in buyable)
+        if availability.room_remaining is not None:
+            left = min(left, availability.room_remaining)
+    if not offers:
+        state = None
+    elif buyable:
+        state = SaleState.FEW_LEFT if left is not None and left <= FEW_LEFT else SaleState.ON_SALE
+    elif all(o.state == SaleState.SOLD_OUT for o in offers):
+        state = SaleState.SOLD_OUT
+    else:
+        order = (SaleState.NOT_YET, SaleState.ENDED, SaleState.SOLD_OUT, SaleState.UNAVAILABLE)
+        state = next(s for s in order if any(o.state == s for o in offers))
+    return TicketSummary(min(shown, default=None), max(shown, default=None), left, state)
+
+
 def sale_state(
     ticket_type: TicketType, *, remaining: int | None, event: Event, now: datetime
 ) -> SaleState:

@@ -19,6 +19,7 @@ from booking.models import (
     OrderLine,
     OrderStatus,
     Organisation,
+    SiteBrand,
     Speaker,
     Venue,
 )
@@ -38,6 +39,7 @@ class MailContext:
     tickets: list[TicketLine]  # the valid ones
     speaker: Speaker | None = None  # the one announced, for SPEAKER_ANNOUNCED
     announcement: Announcement | None = None  # its subject and the organiser's note
+    brand: SiteBrand | None = None  # the publisher's saved brand, if any
 
     @property
     def stale(self) -> str:
@@ -95,4 +97,5 @@ def build(
         tickets=tickets,
         speaker=speaker,
         announcement=announcement,
+        brand=session.get(SiteBrand, 1),
     )

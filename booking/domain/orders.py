@@ -53,6 +53,13 @@ class PaymentMismatch(BookingError):
 class Buyer:
     name: str
     email: str
+    # Names for the order's tickets, in the order they are made; a blank one is the buyer's.
+    ticket_names: tuple[str, ...] = ()
+
+    def name_for(self, index: int) -> str:
+        """The name on the order's ticket number `index` (from 0)."""
+        given = self.ticket_names[index] if index < len(self.ticket_names) else ""
+        return given or self.name
 
 
 class PaidCheckout(Protocol):
@@ -99,6 +106,28 @@ def validate_buyer(name: str, email: str) -> tuple[Buyer, dict[str, str]]:
     elif len(email) > 254 or not EMAIL_RE.match(email) or ENCODED_WORD in email:
         errors["email"] = "Enter an email address in the correct format, like name@example.com"
     return Buyer(name, email), errors
+
+
+def validate_ticket_names(
+    raw: dict[int, str], *, tickets: int
+) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Optional names for tickets 1, 2, … (field number -> text) to names in ticket order.
+
+    A name for a ticket number beyond `tickets` is an error, so no typed name is dropped.
+    """
+    names = {n: " ".join(text.split()) for n, text in raw.items()}
+    errors: dict[str, str] = {}
+    for n, name in sorted(names.items()):
+        if not name:
+            continue
+        if len(name) > MAX_NAME:
+            errors[f"attendee-{n}"] = f"Name on ticket {n} must be {MAX_NAME} characters or fewer"
+        elif n > tickets:
+            noun = "ticket" if tickets == 1 else "tickets"
+            errors[f"attendee-{n}"] = (
+                f"You chose {tickets} {noun}: clear the name on ticket {n} or choose more tickets"
+            )
+    return tuple(names.get(n, "") for n in range(1, tickets + 1)), errors
 
 
 def parse_quantities(raw: dict[int, str]) -> tuple[dict[int, int], dict[str, str]]:
@@ -232,6 +261,7 @@ def reserve(
         session.add(order)
         session.flush()
         assert order.id is not None
+        made = 0
         for type_id, qty in sorted(quantities.items()):
             tt = types[type_id]
             session.add(
@@ -249,10 +279,11 @@ def reserve(
                         order_id=order.id,
                         event_id=event_id,
                         ticket_type_id=type_id,
-                        attendee_name=buyer.name,
+                        attendee_name=buyer.name_for(made),
                         price=prices[type_id],
                     )
                 )
+                made += 1
         _history(
             session, order, OrderStatus.PENDING, f"held until {order.expires_at:%H:%M} UTC", now
         )

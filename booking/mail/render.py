@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import css_inline
 from jinja2 import Environment, select_autoescape
 
-from booking import ics, qr
-from booking.domain import accounts, order_changes
+from booking import branding, ics, qr
+from booking.domain import accounts, brand, order_changes
 from booking.domain.mail_context import TICKET_KINDS, MailContext
 from booking.domain.tickets import derive_key, grouped, reference
 from booking.mail.message import Email, Part
@@ -143,7 +143,9 @@ def render(ctx: MailContext, *, settings: Settings, now: datetime) -> Email:
     details = f"{event.strapline}\n\nYour tickets: {order_url}".strip()
     organisers = [o.name for o in ctx.organisers]
     the_subject = subject(ctx, clock)
+    site_brand = brand.of_row(ctx.brand, branding.defaults(settings))
     context: dict[str, Any] = {
+        "brand": site_brand,
         "kind": str(ctx.row.kind),
         "subject": the_subject,
         "order": order,
@@ -174,14 +176,16 @@ def render(ctx: MailContext, *, settings: Settings, now: datetime) -> Email:
         html=html,
         to_name=order.buyer_name,
         to_addr=ctx.row.recipient,
-        from_name=_names(organisers),
+        from_name=_names(organisers) or site_brand.site_name,
         reply_to=event.contact_email,
         images=tuple(images),
         attachments=tuple(attachments),
     )
 
 
-def render_invitation(row: MailOutbox, *, settings: Settings) -> Email:
+def render_invitation(
+    row: MailOutbox, *, settings: Settings, site_brand: brand.Brand | None = None
+) -> Email:
     """The invitation to the back office: a one-time link to set a password."""
     env = environment(settings.timezone)
     data = row.data or {}
@@ -197,6 +201,7 @@ def render_invitation(row: MailOutbox, *, settings: Settings) -> Email:
         "invited_by": data.get("invited_by", ""),
         "days": data.get("days", 7),
         "recipient": row.recipient,
+        "brand": site_brand or branding.defaults(settings),
     }
     html = _inliner.inline(env.get_template("email/invitation.html").render(context))
     text = env.get_template("email/invitation.txt").render(context)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import aiosmtplib
 from starlette.concurrency import run_in_threadpool
 
+from booking import branding
 from booking.domain import mail_context, outbox
 from booking.domain.errors import NotFound
 from booking.mail.message import Email, InvalidAddress, build
@@ -94,7 +95,8 @@ async def _prepare(svc: Services, row: MailOutbox) -> tuple[Email | None, str]:
     """The rendered email, or None and why it no longer applies."""
     assert row.id is not None
     if row.kind == MailKind.INVITATION:
-        return render_invitation(row, settings=svc.settings), ""
+        site_brand = await run_in_threadpool(branding.current, svc)
+        return render_invitation(row, settings=svc.settings, site_brand=site_brand), ""
     try:
         ctx = await svc.read(mail_context.load, outbox_id=row.id)
     except NotFound as exc:

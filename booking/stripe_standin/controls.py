@@ -41,6 +41,7 @@ def routes(store: StandIn) -> list[Route]:
         r("/deliveries", _deliveries, "GET"),
         r("/events", _events, "GET"),
         r("/reset", _reset),
+        r("/account", _account),
     ]
 
 
@@ -61,6 +62,15 @@ def _wrap(store: StandIn, fn: Control) -> Callable[[Request], Awaitable[Response
         return JSONResponse(result)
 
     return endpoint
+
+
+async def _account(store: StandIn, request: Request, body: dict) -> dict:
+    """Set the account's public business name, as Stripe's dashboard does."""
+    name = body.get("display_name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise ValueError("display_name must be 1 to 100 characters")
+    store.account_name = " ".join(name.split())
+    return {"display_name": store.account_name}
 
 
 async def _clock(store: StandIn, request: Request, body: dict) -> dict:

@@ -22,7 +22,7 @@ def routes(store: StandIn, templates_dir: Path | None = None) -> list[Route]:
     )
 
     def render(name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-        html = env.get_template(name).render(**context)
+        html = env.get_template(name).render(account_name=store.account_name, **context)
         return HTMLResponse(html, status, headers={"Cache-Control": "no-store"})
 
     def unavailable(record: SessionRecord | None) -> HTMLResponse:

@@ -49,6 +49,8 @@ class StandIn:
         )
         self.stopping = threading.Event()
         self.refund_status = "succeeded"
+        # The name Checkout shows at the top of its page: the account's public business name.
+        self.account_name = "Test account"
         self._clear()
 
     def _clear(self) -> None:

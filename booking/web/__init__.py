@@ -6,11 +6,12 @@ from starlette.routing import BaseRoute
 
 
 def routes() -> list[BaseRoute]:
-    from booking.web import admin, api, auth, checkout, door, orders, promo, public, webhooks
+    from booking.web import admin, api, auth, brand, checkout, door, orders, promo, public, webhooks
 
     return [
         *promo.routes,
         *public.routes,
+        *brand.routes,
         *checkout.routes,
         *orders.routes,
         *webhooks.routes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from sqlmodel import select
@@ -17,7 +18,7 @@ from booking.domain.errors import BookingError, InvalidInput, NotFound
 from booking.models import OrderLine
 from booking.payments import LineItem, PaymentError
 from booking.web import attribution
-from booking.web.public import event_context, load_event_page
+from booking.web.public import NAME_SLOTS, event_context, load_event_page
 from booking.web.security import CSRF_FIELD
 from booking.web.services import absolute_url, render, services
 
@@ -30,7 +31,9 @@ def _values(form: FormData) -> dict[str, str]:
     return {
         k: str(v)[:300]
         for k, v in form.items()
-        if k != CSRF_FIELD and isinstance(v, str) and (k in FORM_FIELDS or k.startswith("qty-"))
+        if k != CSRF_FIELD
+        and isinstance(v, str)
+        and (k in FORM_FIELDS or k.startswith(("qty-", "attendee-")))
     }
 
 
@@ -53,6 +56,16 @@ async def _rerender(
     return render(request, "public/event.html", context, status_code=status)
 
 
+def _ticket_names(values: dict[str, str]) -> dict[int, str]:
+    """The optional "Name on ticket N" fields, by N."""
+    found = {}
+    for key, text in values.items():
+        number = key.removeprefix("attendee-")
+        if key.startswith("attendee-") and number.isdigit() and 0 < int(number) <= NAME_SLOTS:
+            found[int(number)] = text
+    return found
+
+
 def _order_lines(session, *, order_id: int) -> list[OrderLine]:  # type: ignore[no-untyped-def]
     return list(session.exec(select(OrderLine).where(OrderLine.order_id == order_id)).all())
 
@@ -68,6 +81,10 @@ async def start(request: Request) -> Response:
     raw = {o.ticket_type.id: values.get(f"qty-{o.ticket_type.id}", "") for o in view.offers}
     quantities, errors = orders.parse_quantities(raw)  # type: ignore[arg-type]
     buyer, buyer_errors = orders.validate_buyer(values.get("name", ""), values.get("email", ""))
+    names, name_errors = orders.validate_ticket_names(
+        _ticket_names(values), tickets=sum(quantities.values())
+    )
+    buyer = dataclasses.replace(buyer, ticket_names=names)
     if view.error:
         errors["code"] = view.error
     if not quantities and not errors:
@@ -80,6 +97,8 @@ async def start(request: Request) -> Response:
         )
     )
     errors.update(buyer_errors)
+    if quantities:
+        errors.update(name_errors)
     if errors:
         return await _rerender(request, slug, values, errors, 400, fresh=False, page=page)
     # What the page just read is enough to refuse a sold-out request without taking the

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from booking.domain import promo
 from booking.web import attribution
-from booking.web.public import load_event_page
+from booking.web.public import LANDING_KEY, load_event_page
 from booking.web.services import absolute_url, render, services
 
 # The ticket box may be framed by any article page; everything else on the site may not.
@@ -27,6 +27,7 @@ async def short_link(request: Request) -> Response:
     event = await attribution.arrive_by_link(request, request.path_params["code"])
     if event is None:
         return RedirectResponse(request.url_for("home").path + "?notice=unknown-link", 303)
+    request.session[LANDING_KEY] = event.id
     return RedirectResponse(request.url_for("event", slug=event.slug).path, 303)
 
 

@@ -13,6 +13,9 @@ from booking.domain.errors import NotFound
 from booking.web import attribution, seo
 from booking.web.services import absolute_url, render, services
 
+NAME_SLOTS = 10  # at most this many "Name on ticket N" fields on the buy form
+LANDING_KEY = "land_on_tickets"
+
 
 async def home(request: Request) -> Response:
     svc = services(request)
@@ -42,6 +45,9 @@ def event_context(
     url = absolute_url(request, request.url_for("event", slug=page.event.slug).path)
     image = absolute_url(request, page.event.hero_image) if page.event.hero_image else None
     details = f"{page.event.strapline}\n\n{url}".strip()
+    offers = view.offers if view else page.offers
+    prices = view.prices if view else {}
+    buyable = [o for o in offers if o.state.buyable] if not page.is_cancelled else []
     return {
         "page": page,
         "event": page.event,
@@ -55,9 +61,15 @@ def event_context(
             page.event, venue=page.venue, details=details
         ),
         "hold_minutes": svc.settings.hold_minutes,
-        "offers": view.offers if view else page.offers,
+        "offers": offers,
         "access_code": view.code if view else None,
-        "prices": view.prices if view else {},
+        "prices": prices,
+        "summary": catalogue.ticket_summary(offers, availability=page.availability, prices=prices),
+        # One ticket type on sale: its quantity starts at 1, so a reader types only two fields.
+        "default_quantity": {buyable[0].ticket_type.id: "1"} if len(buyable) == 1 else {},
+        "pays": any(prices.get(o.ticket_type.id or 0, o.ticket_type.price) for o in buyable),
+        "name_slots": min(NAME_SLOTS, sum(o.max_quantity for o in buyable)),
+        "tickets_first": False,
     }
 
 
@@ -71,7 +83,10 @@ async def event(request: Request) -> Response:
     view = await attribution.apply_code(request, page, code)
     context = event_context(request, page, view)
     errors = {"code": view.error} if view.error else {}
-    context.update(values={"code": code} if view.code else {"code": code}, errors=errors)
+    context.update(values={"code": code}, errors=errors)
+    # A reader who came by a promo link has read the article: the ticket form comes first.
+    landed = request.session.pop(LANDING_KEY, None) == page.event.id
+    context["tickets_first"] = landed or bool(request.query_params.get("promo"))
     status = 429 if view.limited else 400 if errors else 200
     return render(request, "public/event.html", context, status_code=status)
 

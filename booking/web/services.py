@@ -85,11 +85,13 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    from booking import branding
     from booking.web.security import csrf_token
 
     svc = services(request)
     ctx = {
         "settings": svc.settings,
+        "brand": branding.current(svc),
         "now": svc.now(),
         "csrf_token": csrf_token(request) if "session" in request.scope else "",
         **(context or {}),

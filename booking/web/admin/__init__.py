@@ -21,6 +21,7 @@ def routes() -> list[BaseRoute]:
         order_actions,
         orders,
         promo,
+        site,
         speakers,
         ticket_types,
         users,
@@ -34,7 +35,7 @@ def routes() -> list[BaseRoute]:
         *media.routes,
         *cancel.routes,
     ]
-    area += [*order_actions.routes, *dashboard.routes, *exports.routes]
+    area += [*order_actions.routes, *dashboard.routes, *exports.routes, *site.routes]
     return [
         Mount("/admin", routes=area, middleware=[Middleware(RequireRole, roles=[Role.ORGANISER])]),
         *users.public_routes,  # /invitation/{token}: for people who cannot sign in yet
