@@ -181,6 +181,8 @@ def test_the_guest_list_page_issues_lists_and_cancels(admin, session, event, clo
     orders_page = admin.get(f"/admin/events/{event.id}/orders")
     assert "Complimentary" in orders_page.text and "Guest list" in orders_page.text
     assert "Complimentary" in admin.get(f"/admin/orders/{order.id}").text
+    guest_page = admin.get(f"/orders/{order.token}")
+    assert guest_page.status_code == 200 and "Complimentary" in guest_page.text
     rows = list(
         csv.DictReader(
             io.StringIO(
