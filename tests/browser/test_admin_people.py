@@ -170,7 +170,7 @@ def test_a_message_reaches_each_ticket_holder_once(
     page.get_by_label("Message", exact=True).fill(
         "Same time, new room.\n\nThe doors open at 18:30."
     )
-    _click(page, "button", "Send to 2 people")
+    _click(page, "button", "Send the message")
     expect(page.get_by_role("heading", name="This message has already been sent")).to_be_visible()
     assert_accessible(page)
     screenshot(page, "people-message-again")
