@@ -197,6 +197,8 @@ class Order(SQLModel, table=True):
     access_code_id: int | None = Field(default=None, foreign_key="access_code.id", index=True)
     discount_total: int = 0
     source: str = Field(default="", max_length=200)
+    # Issued by an organiser without payment (guest list: speakers, press, partners).
+    complimentary: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class OrderLine(SQLModel, table=True):
@@ -251,6 +253,8 @@ class MailKind(StrEnum):
     SPEAKER_ANNOUNCED = "speaker_announced"  # a new speaker for an event the buyer booked
     EVENT_CANCELLED = "event_cancelled"  # the organiser cancelled the event; money returned
     INVITATION = "invitation"  # a link for a new back-office user to set a password
+    MESSAGE = "message"  # an organiser's message to ticket holders (a venue change)
+    PARTLY_REFUNDED = "partly_refunded"  # some tickets of an order refunded, the rest stand
 
 
 class OutboxStatus(StrEnum):
@@ -351,6 +355,20 @@ class Announcement(SQLModel, table=True):
     speaker_id: int | None = Field(default=None, foreign_key="speaker.id")
     subject: str = Field(max_length=300)
     note: str = Field(default="", sa_type=Text)
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    recipients: int = 0
+
+
+class HolderMessage(SQLModel, table=True):
+    """A message an organiser sent to an event's ticket holders (or one ticket type's)."""
+
+    __tablename__ = "holder_message"
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    ticket_type_id: int | None = Field(default=None, foreign_key="ticket_type.id")
+    subject: str = Field(max_length=300)
+    body: str = Field(default="", sa_type=Text)
     created_by: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     recipients: int = 0
@@ -493,6 +511,7 @@ __all__ = [
     "BulkJob",
     "CheckIn",
     "CheckInConflict",
+    "HolderMessage",
     "Invitation",
     "LoginSession",
     "PromoLink",

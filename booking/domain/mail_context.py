@@ -13,6 +13,7 @@ from booking.domain.order_changes import TicketLine, numbered_tickets
 from booking.models import (
     Announcement,
     Event,
+    HolderMessage,
     MailKind,
     MailOutbox,
     Order,
@@ -40,6 +41,7 @@ class MailContext:
     speaker: Speaker | None = None  # the one announced, for SPEAKER_ANNOUNCED
     announcement: Announcement | None = None  # its subject and the organiser's note
     brand: SiteBrand | None = None  # the publisher's saved brand, if any
+    message: HolderMessage | None = None  # for MESSAGE: the organiser's subject and words
 
     @property
     def stale(self) -> str:
@@ -52,6 +54,8 @@ class MailContext:
             self.speaker is None or self.order.status != OrderStatus.PAID
         ):
             return "the speaker or the order is gone"
+        if self.row.kind == MailKind.MESSAGE and self.message is None:
+            return "the message is gone"
         return ""
 
 
@@ -67,11 +71,18 @@ def load(session: Session, *, outbox_id: int) -> MailContext:
     announcement = (
         session.get(Announcement, announcement_id) if isinstance(announcement_id, int) else None
     )
-    return build(session, row=row, order=order, announcement=announcement)
+    message_id = (row.data or {}).get("message_id")
+    message = session.get(HolderMessage, message_id) if isinstance(message_id, int) else None
+    return build(session, row=row, order=order, announcement=announcement, message=message)
 
 
 def build(
-    session: Session, *, row: MailOutbox, order: Order, announcement: Announcement | None = None
+    session: Session,
+    *,
+    row: MailOutbox,
+    order: Order,
+    announcement: Announcement | None = None,
+    message: HolderMessage | None = None,
 ) -> MailContext:
     """Everything `row`'s email shows about `order` (which may be unsaved, for a preview)."""
     event = session.get(Event, order.event_id)
@@ -98,4 +109,5 @@ def build(
         speaker=speaker,
         announcement=announcement,
         brand=session.get(SiteBrand, 1),
+        message=message,
     )

@@ -218,12 +218,62 @@ def refund_tickets(
     if errors:
         raise InvalidInput(errors)
     with session.begin():
-        _locked(session, order_id)
-        quote = _confirmed(
-            quote_tickets(session, order_id=order_id, ticket_ids=ticket_ids), expected_amount
+        return _refund_tickets_in(
+            session, order_id, ticket_ids, cleaned, actor, now, expected_amount
         )
-        action = "order.cancelled" if quote.cancels_order else "order.tickets_refunded"
-        return _make(session, quote=quote, reason=cleaned, actor=actor, now=now, action=action)
+
+
+def refund_tickets_and_tell_buyer(
+    session: Session,
+    *,
+    order_id: int,
+    ticket_ids: set[int],
+    reason: str,
+    actor: User,
+    now: datetime,
+    expected_amount: int | None = None,
+) -> Quote:
+    """`refund_tickets`, and in the same transaction an email to the buyer saying which
+    tickets were refunded and how much (a whole cancellation is always emailed)."""
+    cleaned, errors = clean_reason(reason)
+    if errors:
+        raise InvalidInput(errors)
+    with session.begin():
+        made = _refund_tickets_in(
+            session, order_id, ticket_ids, cleaned, actor, now, expected_amount
+        )
+        if not made.cancels_order and made.order.id is not None:
+            outbox.queue(
+                session,
+                kind=MailKind.PARTLY_REFUNDED,
+                recipient=made.order.buyer_email,
+                # A ticket is refunded once, so the first of them names this refund.
+                dedupe_key=f"partly_refunded:{made.order.id}:{made.tickets[0].ticket.id}",
+                now=now,
+                order_id=made.order.id,
+                data={
+                    "amount": made.amount,
+                    "tickets": [reference(x.ticket.code or "") for x in made.tickets],
+                },
+            )
+        return made
+
+
+def _refund_tickets_in(
+    session: Session,
+    order_id: int,
+    ticket_ids: set[int],
+    reason: str,
+    actor: User,
+    now: datetime,
+    expected_amount: int | None,
+) -> Quote:
+    _locked(session, order_id)
+    quote = _confirmed(
+        quote_tickets(session, order_id=order_id, ticket_ids=ticket_ids), expected_amount
+    )
+    action = "order.cancelled" if quote.cancels_order else "order.tickets_refunded"
+    return _make(session, quote=quote, reason=reason, actor=actor, now=now, action=action)
 
 
 def cancel_order(

@@ -49,6 +49,28 @@ class Row:
     order: Order
     event_title: str
     tickets: int
+    promo_label: str = ""  # the promo link's label, when the order came through one
+
+    @property
+    def came_from(self) -> str:
+        """Where the order came from, in words: the guest list, a promo link (the article it
+        sits in), a campaign, or "Direct"."""
+        if self.order.complimentary:
+            return "Guest list"
+        if self.promo_label:
+            return self.promo_label
+        source = self.order.source
+        if source.startswith("utm:"):
+            return "Campaign " + source.removeprefix("utm:").strip("/").replace("/", ", ")
+        if source.startswith("link:"):
+            return "Promo link " + source.removeprefix("link:")
+        return source or "Direct"
+
+    @property
+    def partly_refunded(self) -> bool:
+        """Paid, with some of it refunded or on its way back."""
+        o = self.order
+        return o.status == OrderStatus.PAID and (o.amount_refunded + o.refund_due) > 0
 
 
 @dataclass(frozen=True)
@@ -192,13 +214,26 @@ def search(
     if after is not None:
         found.reverse()
     counts = _ticket_counts(session, [order.id for order, _ in found if order.id])
-    rows = [Row(order, title, counts.get(order.id or 0, 0)) for order, title in found]
+    labels = _promo_labels(session, {o.promo_link_id for o, _ in found if o.promo_link_id})
+    rows = [
+        Row(order, title, counts.get(order.id or 0, 0), labels.get(order.promo_link_id or 0, ""))
+        for order, title in found
+    ]
     if not rows:
         return Page(rows, None, None)
     first, last = rows[0].order.id, rows[-1].order.id
     if after is not None:
         return Page(rows, newer=first if more else None, older=last)
     return Page(rows, newer=first if before is not None else None, older=last if more else None)
+
+
+def _promo_labels(session: Session, link_ids: set[int]) -> dict[int, str]:
+    if not link_ids:
+        return {}
+    rows = session.exec(
+        select(PromoLink.id, PromoLink.label).where(col(PromoLink.id).in_(link_ids))
+    ).all()
+    return {int(i): label for i, label in rows if i is not None}
 
 
 def _ticket_counts(session: Session, order_ids: list[int]) -> dict[int, int]:

@@ -26,7 +26,7 @@ from booking.domain.errors import (
     SalesClosed,
     SoldOut,
 )
-from booking.domain.inventory import availability
+from booking.domain.inventory import Availability, availability
 from booking.models import (
     Event,
     EventStatus,
@@ -174,6 +174,28 @@ def quantity_errors(
     return errors
 
 
+def check_seats(
+    avail: Availability, *, types: Mapping[int | None, TicketType], quantities: dict[int, int]
+) -> None:
+    """The capacity rule every sale and every guest-list ticket obeys: no more of a type than
+    it has left, and no more in all than the room has left. Call it under `db.lock()`, with
+    `avail` read after taking the lock. Raises SoldOut."""
+    for type_id, qty in quantities.items():
+        tt = types[type_id]
+        remaining = avail.remaining(tt)
+        if remaining is not None and qty > remaining:
+            if remaining == 0:
+                raise SoldOut(f"{tt.name} tickets have sold out", field=f"qty-{type_id}")
+            raise SoldOut(f"Only {remaining} {tt.name} tickets are left", field=f"qty-{type_id}")
+    wanted = sum(quantities.values())
+    if avail.room_remaining is not None and wanted > avail.room_remaining:
+        left = avail.room_remaining
+        raise SoldOut(
+            "This event has sold out" if left == 0 else f"Only {left} tickets are left",
+            field="quantity",
+        )
+
+
 def _history(session: Session, order: Order, status: str, note: str, now: datetime) -> None:
     assert order.id is not None
     session.add(OrderHistory(order_id=order.id, status=status, note=note, at=now))
@@ -221,24 +243,12 @@ def reserve(
         lock(session, event_id)
         avail = availability(session, event=event, now=now)
         room_wanted = sum(quantities.values())
-        for type_id, qty in quantities.items():
+        for type_id in quantities:
             tt = types[type_id]
-            remaining = avail.remaining(tt)
-            state = sale_state(tt, remaining=remaining, event=event, now=now)
+            state = sale_state(tt, remaining=avail.remaining(tt), event=event, now=now)
             if state in (SaleState.NOT_YET, SaleState.ENDED, SaleState.UNAVAILABLE):
                 raise SalesClosed(f"{tt.name} tickets are not on sale now")
-            if remaining is not None and qty > remaining:
-                if remaining == 0:
-                    raise SoldOut(f"{tt.name} tickets have sold out", field=f"qty-{type_id}")
-                raise SoldOut(
-                    f"Only {remaining} {tt.name} tickets are left", field=f"qty-{type_id}"
-                )
-        if avail.room_remaining is not None and room_wanted > avail.room_remaining:
-            left = avail.room_remaining
-            raise SoldOut(
-                "This event has sold out" if left == 0 else f"Only {left} tickets are left",
-                field="quantity",
-            )
+        check_seats(avail, types=types, quantities=quantities)
         if code is not None:
             access_codes.check_uses(session, code=code, wanted=room_wanted, now=now)
         prices = {t: access_codes.price(types[t].price, code) for t in quantities}

@@ -86,6 +86,7 @@ class Dashboard:
     promos: list[PromoLine]
     checked_in: int
     valid_tickets: int
+    complimentary: int = 0  # valid guest-list tickets, counted in `valid_tickets` too
 
 
 def _capacity(session: Session, event: Event, now: datetime) -> tuple[list[Capacity], Capacity]:
@@ -148,7 +149,11 @@ def sales_by_day(session: Session, *, event_id: int, zone: ZoneInfo) -> list[Day
     """Tickets sold and money taken per local day, from the first sale to the last, with
     the days between filled with zeros (at most MAX_DAYS, the latest ones)."""
     hour = _hour(session).label("hour")
-    paid = and_(Order.event_id == event_id, col(Order.paid_at).is_not(None))
+    paid = and_(
+        Order.event_id == event_id,
+        col(Order.paid_at).is_not(None),
+        col(Order.complimentary).is_(False),
+    )
     money = session.exec(  # type: ignore[call-overload]
         select(hour, func.sum(Order.total)).where(paid).group_by(hour)
     ).all()
@@ -239,6 +244,16 @@ def dashboard(session: Session, *, event_id: int, now: datetime, zone: ZoneInfo)
         .select_from(CheckIn)
         .where(CheckIn.event_id == event_id, col(CheckIn.undone_at).is_(None))
     ).one()
+    complimentary = session.exec(
+        select(func.count())
+        .select_from(Ticket)
+        .join(Order, col(Order.id) == Ticket.order_id)
+        .where(
+            Ticket.event_id == event_id,
+            Ticket.status == TicketStatus.VALID,
+            col(Order.complimentary).is_(True),
+        )
+    ).one()
     return Dashboard(
         event=event,
         types=types,
@@ -248,6 +263,7 @@ def dashboard(session: Session, *, event_id: int, now: datetime, zone: ZoneInfo)
         promos=_promos(session, event_id),
         checked_in=int(checked_in),
         valid_tickets=room.sold,
+        complimentary=int(complimentary),
     )
 
 
@@ -264,13 +280,28 @@ class Attendee:
     order_reference: str
     status: str
     checked_in_at: datetime | None
+    refunded: bool = False  # cancelled with a refund
+    complimentary: bool = False  # from the guest list
+
+    @property
+    def state(self) -> str:
+        """ "Valid", "Refunded" or "Cancelled", as the back office says it."""
+        if self.status == TicketStatus.VALID:
+            return "Valid"
+        return "Refunded" if self.refunded else "Cancelled"
 
 
 def attendees(
-    session: Session, *, event_id: int, after: int = 0, limit: int = 500
+    session: Session,
+    *,
+    event_id: int,
+    after: int = 0,
+    limit: int = 500,
+    statuses: tuple[TicketStatus, ...] = SOLD,
 ) -> list[Attendee]:
-    """The event's issued tickets (valid and cancelled) with ids above `after`, in id order:
-    one page of the export, read with a keyset so each page costs the same."""
+    """The event's issued tickets in `statuses` (valid and cancelled unless told) with ids
+    above `after`, in id order: one page of the export, read with a keyset so each page
+    costs the same."""
     admitted = and_(col(CheckIn.ticket_id) == Ticket.id, col(CheckIn.undone_at).is_(None))
     rows = session.exec(  # type: ignore[call-overload]
         select(
@@ -282,16 +313,18 @@ def attendees(
             Order.reference,
             Ticket.status,
             CheckIn.at,
+            col(Ticket.refund_id).is_not(None),
+            Order.complimentary,
         )
         .join(Order, col(Order.id) == Ticket.order_id)
         .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
         .outerjoin(CheckIn, admitted)
         .where(
             Ticket.event_id == event_id,
-            col(Ticket.status).in_(SOLD),
+            col(Ticket.status).in_(statuses),
             col(Ticket.id) > after,
         )
         .order_by(col(Ticket.id))
         .limit(limit)
     ).all()
-    return [Attendee(*row) for row in rows]
+    return [Attendee(*row[:8], bool(row[8]), bool(row[9])) for row in rows]

@@ -32,6 +32,8 @@ TEMPLATES = {
     MailKind.SOLD_OUT_REFUND: "sold_out_refund",
     MailKind.SPEAKER_ANNOUNCED: "speaker_announced",
     MailKind.EVENT_CANCELLED: "event_cancelled",
+    MailKind.MESSAGE: "message",
+    MailKind.PARTLY_REFUNDED: "partly_refunded",
 }
 TITLE_LIMIT = 40
 _inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
@@ -84,6 +86,10 @@ def subject(ctx: MailContext, clock: LocalTime) -> str:
         return ctx.announcement.subject
     if kind == MailKind.SPEAKER_ANNOUNCED and ctx.speaker is not None:
         return f"New speaker: {ctx.speaker.name} at {title}"
+    if kind == MailKind.MESSAGE and ctx.message is not None:
+        return ctx.message.subject
+    if kind == MailKind.PARTLY_REFUNDED:
+        return f"Refund: some of your tickets for {title}"
     if kind == MailKind.EVENT_CANCELLED:
         return f"Cancelled: {title} on {clock.short_date(starts)}"
     return f"Refunded: your order for {title}"
@@ -166,6 +172,10 @@ def render(ctx: MailContext, *, settings: Settings, now: datetime) -> Email:
         "refund_amount": order.amount_refunded + order.refund_due,
         "contact_email": event.contact_email,
         "note": ctx.announcement.note if ctx.announcement else (ctx.row.data or {}).get("note", ""),
+        "message": ctx.message,
+        "refunded_now": (ctx.row.data or {}).get("amount", 0),
+        "refunded_tickets": (ctx.row.data or {}).get("tickets", []),
+        "tickets_left": len(ctx.tickets),
     }
     name = TEMPLATES[ctx.row.kind]
     html = _inliner.inline(env.get_template(f"email/{name}.html").render(context))

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from booking.domain.tickets import reference
+from booking.models import Refund
 from booking.web.admin import exports
 from tests.admin_orders.conftest import add_order, check_in, tickets_of
 from tests.helpers import ticket_types
@@ -43,14 +44,14 @@ def test_cells_a_spreadsheet_would_run_are_quoted(admin, session, event, name, c
     assert row["Email"] == "'-x@example.com"
 
 
-def test_the_export_lists_issued_tickets_with_their_details(admin, session, event, monkeypatch):
+def test_the_export_lists_valid_tickets_with_their_details(admin, session, event, monkeypatch):
     standard, concession = ticket_types(session, event)
     paid = add_order(session, event, [standard, concession], name="Ada Lovelace")
-    cancelled = add_order(session, event, [standard], name="Grace Hopper", status="cancelled")
+    add_order(session, event, [standard], name="Grace Hopper", status="cancelled")
     add_order(session, event, [standard], name="Alan Turing", status="pending")  # only held
     first, second = tickets_of(session, paid)
     check_in(session, first, datetime(2026, 7, 1, 18, 5, tzinfo=UTC))  # 19:05 in London
-    monkeypatch.setattr(exports, "PAGE", 2)  # three pages of the keyset
+    monkeypatch.setattr(exports, "PAGE", 1)  # three pages of the keyset
     response = admin.get(f"/admin/events/{event.id}/attendees.csv")
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
@@ -58,18 +59,47 @@ def test_the_export_lists_issued_tickets_with_their_details(admin, session, even
     assert disposition.startswith(f'attachment; filename="{event.slug}-attendees-')
     rows = rows_of(response)
     assert list(rows[0]) == exports.HEADER
-    assert [(r["Name"], r["Ticket type"], r["Status"]) for r in rows] == [
-        ("Ada Lovelace", "Standard", "valid"),
-        ("Ada Lovelace", "Concession", "valid"),
-        ("Grace Hopper", "Standard", "cancelled"),
+    assert exports.HEADER[0] == "Status"
+    assert [(r["Status"], r["Name"], r["Ticket type"]) for r in rows] == [
+        ("Valid", "Ada Lovelace", "Standard"),
+        ("Valid", "Ada Lovelace", "Concession"),
     ]
     assert rows[0]["Ticket code"] == first.code
     assert rows[0]["Ticket reference"] == reference(first.code)
     assert rows[0]["Order reference"] == paid.reference
     assert rows[0]["Email"] == "ada@example.com"
-    assert [r["Checked in at"] for r in rows] == ["2026-07-01 19:05", "", ""]
-    assert rows[2]["Order reference"] == cancelled.reference
+    assert rows[0]["Complimentary"] == "No"
+    assert [r["Checked in at"] for r in rows] == ["2026-07-01 19:05", ""]
     assert second.code in response.text
+
+
+def test_the_export_of_all_tickets_says_which_were_refunded_or_cancelled(
+    admin, session, event, monkeypatch
+):
+    standard, _ = ticket_types(session, event)
+    add_order(session, event, [standard], name="Ada Lovelace")
+    cancelled = add_order(session, event, [standard], name="Grace Hopper", status="cancelled")
+    refunded = add_order(session, event, [standard], name="Alan Turing", status="cancelled")
+    [ticket] = tickets_of(session, refunded)
+    refund = Refund(
+        order_id=refunded.id, amount=1000, reason="Ill", idempotency_key=f"k-{refunded.id}"
+    )
+    session.add(refund)
+    session.flush()
+    ticket.refund_id = refund.id
+    session.add(ticket)
+    session.commit()
+    response = admin.get(f"/admin/events/{event.id}/attendees.csv?tickets=all")
+    assert response.headers["content-disposition"].startswith(
+        f'attachment; filename="{event.slug}-all-tickets-'
+    )
+    rows = rows_of(response)
+    assert [(r["Status"], r["Name"]) for r in rows] == [
+        ("Valid", "Ada Lovelace"),
+        ("Cancelled", "Grace Hopper"),
+        ("Refunded", "Alan Turing"),
+    ]
+    assert rows[1]["Order reference"] == cancelled.reference
 
 
 def test_the_export_of_an_unknown_event_is_not_found(admin):

@@ -16,8 +16,10 @@ def routes() -> list[BaseRoute]:
         dashboard,
         events,
         exports,
+        guests,
         mail,
         media,
+        messages,
         order_actions,
         orders,
         promo,
@@ -36,6 +38,7 @@ def routes() -> list[BaseRoute]:
         *cancel.routes,
     ]
     area += [*order_actions.routes, *dashboard.routes, *exports.routes, *site.routes]
+    area += [*guests.routes, *messages.routes]
     return [
         Mount("/admin", routes=area, middleware=[Middleware(RequireRole, roles=[Role.ORGANISER])]),
         *users.public_routes,  # /invitation/{token}: for people who cannot sign in yet

@@ -1,6 +1,7 @@
-"""Back office: what an organiser does to one order. Resend the confirmation, change a
-name, refund some tickets, cancel with a full refund. Refunds take two steps (choose, then
-confirm the amount); the second writes the refund, then sends it through Stripe."""
+"""Back office: what an organiser does to one order. Resend the confirmation, change the
+buyer's email address or a name, refund some tickets, cancel with a full refund. Refunds
+take two steps (choose, then confirm the amount); the second writes the refund, then sends
+it through Stripe."""
 
 from __future__ import annotations
 
@@ -74,6 +75,39 @@ async def rename(request: Request) -> Response:
     return page(request, "admin/order_name.html", context, status=status)
 
 
+async def change_email(request: Request) -> Response:
+    svc = services(request)
+    order_id = path_id(request, "order_id")
+    detail = await load_detail(request)
+    values = {"email": detail.order.buyer_email}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {"email": values_of(await request.form()).get("email", "")}
+        try:
+            order = await svc.write(
+                order_admin.change_email,
+                order_id=order_id,
+                email=values["email"],
+                actor=await actor(request),
+                now=svc.now(),
+            )
+        except NotFound:
+            raise HTTPException(404) from None
+        except InvalidInput as exc:
+            errors, status = exc.errors, 400
+        else:
+            resend_hint = (
+                " Resend the confirmation email to send the tickets there."
+                if detail.order.status == "paid"
+                else ""
+            )
+            flash(request, f"The order's email address is now {order.buyer_email}.{resend_hint}")
+            return redirect(request, "admin_order", order_id=order_id)
+    context = detail_context(detail, values=values, errors=errors)
+    return page(request, "admin/order_email.html", context, status=status)
+
+
 def _ticket_ids(form: FormData) -> set[int]:
     return {i for raw in form.getlist("ticket") if (i := parse_id(raw)) is not None}
 
@@ -136,9 +170,12 @@ async def _money_action(request: Request, *, whole: bool) -> Response:
         if whole:
             made = await svc.write(order_refunds.cancel_order, **args)
         else:
-            made = await svc.write(
-                order_refunds.refund_tickets, ticket_ids=state["selected"], **args
+            partial = (
+                order_refunds.refund_tickets_and_tell_buyer
+                if state["values"].get("notify") == "yes"
+                else order_refunds.refund_tickets
             )
+            made = await svc.write(partial, ticket_ids=state["selected"], **args)
     except NotFound:
         raise HTTPException(404) from None
     except order_refunds.AlreadyRefunded as exc:
@@ -175,6 +212,12 @@ routes = [
     ),
     Route(
         "/orders/{order_id:int}/cancel", cancel, methods=["GET", "POST"], name="admin_order_cancel"
+    ),
+    Route(
+        "/orders/{order_id:int}/email",
+        change_email,
+        methods=["GET", "POST"],
+        name="admin_order_email",
     ),
     Route(
         "/orders/{order_id:int}/tickets/{ticket_id:int}/name",

@@ -34,6 +34,9 @@ ACTION_LABELS = {
     "refund.succeeded": "Refund made in Stripe",
     "refund.failed": "Refund refused by Stripe",
     "ticket.renamed": "Name changed",
+    "order.email_changed": "Email address changed",
+    "order.complimentary_issued": "Guest-list tickets issued",
+    "order.complimentary_cancelled": "Guest-list tickets cancelled",
 }
 
 
