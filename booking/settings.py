@@ -6,6 +6,7 @@ anything simulated (the Stripe stand-in, captured email, a placeholder secret) i
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -17,7 +18,15 @@ from dotenv import dotenv_values
 
 PLACEHOLDER_SECRET = "change-me"  # noqa: S105 (the value .env.example ships, refused in production)
 STANDIN_WEBHOOK_SECRET = "whsec_standin_0123456789abcdef"  # noqa: S105
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+
+
+def resource_dir(name: str) -> Path:
+    """`templates` or `static`: inside the installed package (a built wheel carries them as
+    `booking/templates`, `booking/static`), else the repository's top-level folder."""
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else PROJECT_ROOT / name
 
 
 class SettingsError(Exception):
@@ -44,6 +53,8 @@ class Settings:
     media_dir: str = "var/media"
     thread_limit: int = 4
     run_jobs: bool = True
+    # Addresses whose X-Forwarded-For/-Proto `booking serve` believes (the reverse proxy).
+    forwarded_allow_ips: str = "127.0.0.1"
     # Test-only switch for the negative controls of the race tests; never set in production.
     unsafe_disable_locking: bool = False
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -124,6 +135,15 @@ def _validate(s: Settings) -> None:
         raise SettingsError("STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set")
     if s.hold_minutes < 30 or s.hold_minutes > 24 * 60:
         raise SettingsError("HOLD_MINUTES must be between 30 and 1440 (Stripe's session limits)")
+    for item in filter(None, (part.strip() for part in s.forwarded_allow_ips.split(","))):
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"FORWARDED_ALLOW_IPS must list IP addresses or networks, not {item!r}"
+            ) from None
     if s.thread_limit < 1:
         raise SettingsError("THREAD_LIMIT must be at least 1")
     if s.production:
