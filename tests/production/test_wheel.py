@@ -105,7 +105,7 @@ def test_a_built_wheel_serves_every_kind_of_page(installed, tmp_path, processes:
         stdout=subprocess.DEVNULL,
         stderr=(where / "serve.log").open("wb"),
     )
-    wait_for_health(f"http://127.0.0.1:{port}", server, timeout=30)
+    wait_for_health(f"http://127.0.0.1:{port}", server, timeout=120)
 
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
         page = http.get(event_url)
