@@ -10,6 +10,7 @@ import subprocess
 import sys
 import sysconfig
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -138,5 +139,8 @@ def test_a_built_wheel_serves_every_kind_of_page(installed, tmp_path, processes:
         assert pay_page.status_code == 200
         assert 'name="card_number"' in pay_page.text and ">Pay</button>" in pay_page.text
 
+        for path in ("/", "/sign-in", f"{urlsplit(event_url).path}.ics"):
+            other = http.get(path)
+            assert other.status_code == 200 and len(other.content) > 200, path
         missing = http.get("/events/no-such-event")
         assert missing.status_code == 404 and "<h1" in missing.text  # the error template
