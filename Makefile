@@ -37,6 +37,7 @@ setup-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	npm ci --no-audit --no-fund --loglevel=error
 	sh scripts/ensure-chromium.sh
+	sh scripts/ensure-nginx.sh
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor var

@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from booking.db import Database
 from booking.models import utcnow
-from booking.settings import PROJECT_ROOT, Settings
+from booking.settings import Settings, resource_dir
 from booking.web import routes as web_routes
 from booking.web.security import (
     CSRFMiddleware,
@@ -94,7 +94,7 @@ def create_app(
 
     routes = [
         *web_routes(),
-        Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static"),
+        Mount("/static", StaticFiles(directory=resource_dir("static")), name="static"),
         Mount("/media", StaticFiles(directory=media, check_dir=False), name="media"),
     ]
     headers = {

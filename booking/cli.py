@@ -118,6 +118,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             webhook_secret=settings.webhook_secret,
         )
         print(f"booking: Stripe stand-in (test payments, no money moves) at {standin.url}")
+    trusted = (
+        settings.forwarded_allow_ips
+        if args.forwarded_allow_ips is None
+        else args.forwarded_allow_ips
+    )
     print(f"booking: serving {settings.base_url}")
     try:
         uvicorn.run(
@@ -127,8 +132,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             reload=args.reload,
             workers=args.workers,
-            proxy_headers=True,
-            forwarded_allow_ips=args.forwarded_allow_ips,
+            # The client's address and scheme come from X-Forwarded-For/-Proto only when the
+            # connection is from one of these (the reverse proxy); anyone else's are ignored.
+            proxy_headers=bool(trusted.strip()),
+            forwarded_allow_ips=trusted,
             log_level="info",
         )
     finally:
@@ -154,7 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--reload", action="store_true", help="restart on code changes")
     serve.add_argument("--workers", type=int, default=None, help="worker processes")
-    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="addresses of the reverse proxy, trusted for X-Forwarded-For/-Proto "
+        "(default: the FORWARDED_ALLOW_IPS setting)",
+    )
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
         func=cmd_migrate

@@ -6,6 +6,7 @@ anything simulated (the Stripe stand-in, captured email, a placeholder secret) i
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -19,8 +20,16 @@ from dotenv import dotenv_values
 
 PLACEHOLDER_SECRET = "change-me"  # noqa: S105 (the value .env.example ships, refused in production)
 STANDIN_WEBHOOK_SECRET = "whsec_standin_0123456789abcdef"  # noqa: S105
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
 SECRET_FILE = Path("var/secret_key")
+
+
+def resource_dir(name: str) -> Path:
+    """`templates` or `static`: inside the installed package (a built wheel carries them as
+    `booking/templates`, `booking/static`), else the repository's top-level folder."""
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else PROJECT_ROOT / name
 
 
 class SettingsError(Exception):
@@ -56,6 +65,8 @@ class Settings:
     contact_url: str = ""
     legal_name: str = ""
     postal_address: str = ""
+    # Addresses whose X-Forwarded-For/-Proto `booking serve` believes (the reverse proxy).
+    forwarded_allow_ips: str = "127.0.0.1"
     # Test-only switch for the negative controls of the race tests; never set in production.
     unsafe_disable_locking: bool = False
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -139,6 +150,15 @@ def _validate(s: Settings) -> None:
     for env, colour in (("BRAND_COLOUR", s.brand_colour), ("LINK_COLOUR", s.link_colour)):
         if not re.fullmatch(r"#[0-9a-fA-F]{6}", colour):
             raise SettingsError(f"{env} must be a colour like #1d1d3b, not {colour!r}")
+    for item in filter(None, (part.strip() for part in s.forwarded_allow_ips.split(","))):
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"FORWARDED_ALLOW_IPS must list IP addresses or networks, not {item!r}"
+            ) from None
     if s.thread_limit < 1:
         raise SettingsError("THREAD_LIMIT must be at least 1")
     if s.production:

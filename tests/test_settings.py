@@ -37,6 +37,8 @@ def test_env_file_is_read_and_environment_wins(tmp_path):
         ({"STRIPE_SECRET_KEY": "pk_test_123"}, "STRIPE_SECRET_KEY"),
         ({"STRIPE_SECRET_KEY": "sk_test_123"}, "STRIPE_WEBHOOK_SECRET"),
         ({"RUN_JOBS": "perhaps"}, "RUN_JOBS"),
+        ({"FORWARDED_ALLOW_IPS": "proxy.internal"}, "FORWARDED_ALLOW_IPS"),
+        ({"FORWARDED_ALLOW_IPS": "10.0.0.5, 10.0.0.300"}, "FORWARDED_ALLOW_IPS"),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line(environ, names):
@@ -87,3 +89,9 @@ def test_readme_documents_every_setting():
     readme = (ROOT / "README.md").read_text()
     missing = [env for env in ENV_NAMES.values() if env not in readme and env != "EXTRA"]
     assert not missing, f"README does not mention {missing}"
+
+
+def test_forwarded_allow_ips_takes_addresses_networks_star_or_nothing():
+    for value in ("127.0.0.1", "10.0.0.5, 10.0.0.0/24", "::1", "*", ""):
+        assert load({"FORWARDED_ALLOW_IPS": value}, env_file=None).forwarded_allow_ips == value
+    assert load({}, env_file=None).forwarded_allow_ips == "127.0.0.1"

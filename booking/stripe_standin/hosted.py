@@ -13,7 +13,15 @@ from .money import format_amount
 from .records import SessionRecord
 from .state import StandIn
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "stripe_standin"
+# Inside the installed package (a built wheel), else the repository's top-level templates/.
+DEFAULT_TEMPLATES = next(
+    (
+        base / "templates" / "stripe_standin"
+        for base in Path(__file__).resolve().parents[1:3]
+        if (base / "templates" / "stripe_standin").is_dir()
+    ),
+    Path(__file__).resolve().parents[2] / "templates" / "stripe_standin",
+)
 
 
 def routes(store: StandIn, templates_dir: Path | None = None) -> list[Route]:

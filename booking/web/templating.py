@@ -14,9 +14,9 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
-from booking.settings import PROJECT_ROOT
+from booking.settings import resource_dir
 
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
+TEMPLATES_DIR = resource_dir("templates")
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
