@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_ID = 2**31 - 1  # PostgreSQL's integer, which every table's id is
 MAX_JSON_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
+JSON_PATHS = ("/api/", "/stripe/", "/healthz")  # answered in JSON, refusals too
 FORM_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data")
 NUL_MESSAGE = "The request cannot contain a NUL character (U+0000). Remove it and try again."
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -143,7 +144,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, *, status: int = 4
 
     request = Request(scope, receive)
     response: Response
-    if scope["path"].startswith("/api/"):
+    if scope["path"].startswith(JSON_PATHS):
         code = "invalid" if status == 400 else "Not Found"
         response = JSONResponse({"error": code, "message": NUL_MESSAGE}, status)
     elif status == 404:
