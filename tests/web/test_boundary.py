@@ -246,3 +246,25 @@ def test_the_earliest_since_answers_every_change(door_api, session, sale):
         response = door_api.get("/checkins", params={"since": since})
         assert response.status_code == 200, response.text
         assert len(response.json()["changes"]) == 1
+
+
+def test_json_over_the_size_cap_is_refused(door_api):
+    body = '{"code": "' + "x" * (1024 * 1024) + '", "nonce": "n"}'
+    response = door_api.client.post(
+        door_api.url("/checkins"),
+        content=body,
+        headers={"X-CSRF-Token": door_api.csrf, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["message"] == "Send at most 1024 kB of JSON"
+
+
+def test_a_form_too_large_to_read_is_refused_where_the_csrf_check_is_skipped(client):
+    body = b"a=" + b"x" * (13 * 1024 * 1024)
+    response = client.post(
+        "/stripe/webhook",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 413
+    assert response.text == "Request too large"  # from the boundary, before the handler reads

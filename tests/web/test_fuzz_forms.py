@@ -200,13 +200,12 @@ password_hash = admin_fixtures.password_hash  # a fixture: one argon2 hash for t
 def figures(request):  # type: ignore[no-untyped-def]
     yield
     server_errors = sum(n for status, n in TALLY.statuses.items() if status >= 500)
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    line = (
-        f"form fuzzing: {len(TALLY.routes)} POST routes, {TALLY.inputs} inputs, "
-        f"{server_errors} 5xx; statuses {dict(sorted(TALLY.statuses.items()))}"
-    )
-    if reporter is not None:
-        reporter.write_line(line)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(
+            f"\nForm fuzzing: {len(TALLY.routes)} POST routes, {TALLY.inputs} inputs, "
+            f"{server_errors} 5xx; statuses {dict(sorted(TALLY.statuses.items()))}"
+        )
 
 
 @pytest.fixture
