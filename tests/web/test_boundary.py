@@ -10,6 +10,7 @@ from booking.models import AccessCode, Order, PromoLink, PromoVisit
 from tests.admin import conftest as admin_fixtures
 from tests.door import conftest as door_fixtures
 from tests.door.conftest import DoorClient, paid_tickets
+from tests.factories import make_event, make_organisation
 from tests.helpers import buy, csrf_from, ticket_types
 
 # The back office's and the door's fixtures, used here too.
@@ -152,6 +153,18 @@ def test_a_promo_link_naming_an_unknown_row_is_refused(forms, session, event, fi
     )
     assert response.status_code == 400
     assert response.context["errors"][field] == message
+    assert count(session, PromoLink) == 0
+
+
+def test_a_promo_link_naming_another_events_rows_is_refused(forms, session, event):
+    other = make_event(session, title="Who will house London?")
+    org = make_organisation(session, other, name="Housing Today")
+    response = forms.post(
+        f"/admin/events/{event.id}/promo/links",
+        {"label": "Article", "link_code": "article", "organisation_id": str(org.id)},
+    )
+    assert response.status_code == 400
+    assert response.context["errors"]["organisation_id"] == "Choose an organisation from the list"
     assert count(session, PromoLink) == 0
 
 
