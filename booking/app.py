@@ -22,6 +22,7 @@ from booking.db import Database
 from booking.models import utcnow
 from booking.settings import Settings, resource_dir
 from booking.web import routes as web_routes
+from booking.web.boundary import RefuseNul
 from booking.web.security import (
     CSRFMiddleware,
     SecurityHeadersMiddleware,
@@ -42,6 +43,8 @@ def _wants_json(request: Request) -> bool:
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if _wants_json(request):
+        if exc.status_code == 400:  # the shape of every refusal the API words itself
+            return JSONResponse({"error": "invalid", "message": exc.detail}, status_code=400)
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
     template = "errors/404.html" if exc.status_code == 404 else "errors/error.html"
     return render(
@@ -114,6 +117,7 @@ def create_app(
             max_age=14 * 24 * 3600,
         ),
         Middleware(CSRFMiddleware, exempt=CSRF_EXEMPT),
+        Middleware(RefuseNul),
     ]
     app = Starlette(
         routes=routes,

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
-from booking.domain.errors import BookingError, Conflict, InvalidInput
-from booking.models import AccessCode, Order, Ticket, TicketStatus
+from booking.domain.errors import BookingError, Conflict, InvalidInput, NotFound
+from booking.models import AccessCode, Event, Order, Ticket, TicketStatus, TicketType
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,39}$")
 
@@ -96,7 +96,8 @@ def create(
     valid_from: datetime | None = None,
     valid_until: datetime | None = None,
 ) -> AccessCode:
-    """Raises InvalidInput for a malformed code or discount, Conflict if the code exists."""
+    """Raises InvalidInput for a malformed code or discount or a ticket type not of this
+    event, NotFound for an unknown event, Conflict if the code exists."""
     clean = normalise(code)
     errors = {}
     if not CODE_RE.match(clean):
@@ -114,6 +115,12 @@ def create(
     if errors:
         raise InvalidInput(errors)
     with session.begin():
+        if session.get(Event, event_id) is None:
+            raise NotFound("No such event")
+        picked = unlocks_ticket_type_id
+        unlocks = session.get(TicketType, picked) if picked is not None else None
+        if picked is not None and (unlocks is None or unlocks.event_id != event_id):
+            raise InvalidInput({"unlocks": "Choose a ticket type from the list"})
         exists = session.exec(
             select(AccessCode).where(AccessCode.event_id == event_id, AccessCode.code == clean)
         ).first()

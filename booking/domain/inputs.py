@@ -83,21 +83,25 @@ def row_id(raw: object) -> int | None:
     return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else None
 
 
-def pence(raw: object, *, name: str, missing: str) -> int:
-    """Pounds as typed ("7.50", "£7", "0") to pence. Raises ValueError."""
+def pence(raw: object, *, name: str, missing: str, maximum: int = MAX_POUNDS) -> int:
+    """Pounds as typed ("7.50", "£7", "0") to pence, at most `maximum` pounds.
+
+    The one reader of money typed into a form: not float(), which takes "inf", "1e3" and
+    "nan". Raises ValueError.
+    """
     value = str(raw or "").strip().replace(" ", "").removeprefix("£")
     if not value:
         raise ValueError(missing)
     if "," in value:
         # Only as a thousands separator: "7,50" is someone's £7.50, not £750.
-        if not re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d{1,2})?", value):
+        if not re.fullmatch(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]{1,2})?", value):
             raise ValueError(f"{name} must be an amount of money, like 7.50")
         value = value.replace(",", "")
-    if not re.fullmatch(r"\d+(\.\d{1,2})?|\.\d{1,2}", value) or len(value) > 12:
+    if not re.fullmatch(r"[0-9]+(\.[0-9]{1,2})?|\.[0-9]{1,2}", value) or len(value) > 12:
         raise ValueError(f"{name} must be an amount of money, like 7.50")
     amount = Decimal(value)
-    if amount > MAX_POUNDS:
-        raise ValueError(f"{name} must be £{MAX_POUNDS:,} or less")
+    if amount > maximum:
+        raise ValueError(f"{name} must be £{maximum:,} or less")
     return int(amount * 100)
 
 

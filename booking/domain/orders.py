@@ -138,7 +138,7 @@ def parse_quantities(raw: dict[int, str]) -> tuple[dict[int, int], dict[str, str
         text = text.strip()
         if not text:
             continue
-        if not text.isdigit() or len(text) > 4:
+        if not re.fullmatch(r"[0-9]{1,4}", text):  # not isdigit(): "²" and "①" pass it
             errors[f"qty-{type_id}"] = "Enter the number of tickets as a whole number, like 2"
             continue
         if int(text) > 0:

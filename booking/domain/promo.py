@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from booking.domain.errors import Conflict, InvalidInput
-from booking.models import Event, EventStatus, PromoLink, PromoVisit
+from booking.domain.errors import Conflict, InvalidInput, NotFound
+from booking.models import AccessCode, Event, EventOrganiser, EventStatus, PromoLink, PromoVisit
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 READABLE = "abcdefghjkmnpqrstuvwxyz23456789"  # no i, l, o, 0, 1
@@ -44,7 +44,8 @@ def create_link(
     access_code_id: int | None = None,
 ) -> PromoLink:
     """A new link. `code` may be chosen (letters, digits, dashes) or is generated.
-    Raises InvalidInput or Conflict (the code is taken)."""
+    Raises InvalidInput (also for an organisation or access code not of this event),
+    NotFound (no such event) or Conflict (the code is taken)."""
     label = " ".join(label.split())
     clean = code.strip().lower()
     errors = {}
@@ -57,6 +58,12 @@ def create_link(
     if errors:
         raise InvalidInput(errors)
     with session.begin():
+        _check_choices(
+            session,
+            event_id=event_id,
+            organisation_id=organisation_id,
+            access_code_id=access_code_id,
+        )
         for _ in range(5):
             chosen = clean or new_code()
             if session.exec(select(PromoLink).where(PromoLink.code == chosen)).first() is None:
@@ -74,6 +81,24 @@ def create_link(
         session.add(link)
         session.flush()
     return link
+
+
+def _check_choices(
+    session: Session, *, event_id: int, organisation_id: int | None, access_code_id: int | None
+) -> None:
+    """Ids picked from the form's lists must be this event's (a stale or forged form may not)."""
+    if session.get(Event, event_id) is None:
+        raise NotFound("No such event")
+    errors = {}
+    if organisation_id is not None and (
+        session.get(EventOrganiser, (event_id, organisation_id)) is None
+    ):
+        errors["organisation_id"] = "Choose an organisation from the list"
+    code = session.get(AccessCode, access_code_id) if access_code_id is not None else None
+    if access_code_id is not None and (code is None or code.event_id != event_id):
+        errors["access_code_id"] = "Choose an access code from the list"
+    if errors:
+        raise InvalidInput(errors)
 
 
 def resolve(session: Session, *, code: str) -> tuple[PromoLink, Event] | None:

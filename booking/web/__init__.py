@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from booking.web import boundary  # noqa: F401 (registers the {name:id} path convertor)
+
 
 def routes() -> list[BaseRoute]:
     from booking.web import admin, api, auth, brand, checkout, door, orders, promo, public, webhooks

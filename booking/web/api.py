@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from booking.domain import catalogue
 from booking.domain.errors import NotFound
+from booking.web import openapi
 from booking.web.services import absolute_url, services
 
 
@@ -93,4 +94,5 @@ routes = [
     Route("/api/events", list_events, name="api_events"),
     Route("/api/events/{slug:str}", event_detail, name="api_event"),
     Route("/healthz", healthz, name="healthz"),
+    Route("/api/openapi.json", openapi.openapi_json, name="api_openapi"),
 ]

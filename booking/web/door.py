@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -16,12 +16,14 @@ from starlette.routing import Mount, Route
 
 from booking.domain import attendance, catalogue, checkin
 from booking.models import Event, Role, User
+from booking.web import boundary
 from booking.web.auth import RequireRole, current_user
 from booking.web.services import render, services
 
 DOOR_ROLES = (Role.STAFF, Role.ORGANISER)
 MAX_BULK = 500
 MAX_TEXT = checkin.MAX_TEXT
+EARLIEST_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 async def _event(request: Request) -> Event:
@@ -77,9 +79,9 @@ def _invalid(message: str) -> JSONResponse:
 
 async def _json_body(request: Request) -> dict[str, Any]:
     try:
-        body = await request.json()
-    except ValueError:
-        raise HTTPException(400, "Send a JSON object") from None
+        body = await boundary.read_json(request)
+    except boundary.Refused as exc:
+        raise HTTPException(400, str(exc)) from None
     if not isinstance(body, dict):
         raise HTTPException(400, "Send a JSON object")
     return body
@@ -176,10 +178,13 @@ async def _counts(request: Request) -> Response:
     if since_text is not None:
         try:
             since = datetime.fromisoformat(since_text.replace(" ", "+").replace("Z", "+00:00"))
-        except ValueError:
+            # In UTC, which a time at the calendar's very ends cannot be.
+            since = since.astimezone(UTC) if since.tzinfo else since
+        except (ValueError, OverflowError):
             return _invalid("since must be a time as ISO 8601, e.g. the last server_time")
         if since.tzinfo is None:
             return _invalid("since needs a time zone, e.g. the last server_time")
+        since = max(since, EARLIEST_SINCE)  # anything earlier asks for every change
         answer["changes"] = await svc.read(attendance.changes, event=event, since=since)
     counts = await svc.read(attendance.counts, event_id=event.id)
     return JSONResponse(
@@ -235,7 +240,7 @@ async def api_undo(request: Request) -> Response:
     event = await _event(request)
     body = await _json_body(request)
     checkin_id = body.get("checkin_id")
-    if checkin_id is not None and (not isinstance(checkin_id, int) or isinstance(checkin_id, bool)):
+    if checkin_id is not None and not boundary.is_id(checkin_id):
         return _invalid("checkin_id must be a number")
     done = await svc.write(
         checkin.undo,

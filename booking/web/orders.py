@@ -249,9 +249,9 @@ routes = [
     Route("/orders/{token:str}/calendar.ics", order_calendar, name="order_calendar"),
     Route("/orders/{token:str}/resend", resend, methods=["POST"], name="order_resend"),
     Route("/orders/{token:str}/cancel", cancel, methods=["GET", "POST"], name="order_cancel"),
-    Route("/orders/{token:str}/tickets/{number:int}.png", ticket_qr, name="order_ticket_qr"),
+    Route("/orders/{token:str}/tickets/{number:id}.png", ticket_qr, name="order_ticket_qr"),
     Route(
-        "/orders/{token:str}/tickets/{number:int}/name",
+        "/orders/{token:str}/tickets/{number:id}/name",
         ticket_name,
         methods=["GET", "POST"],
         name="order_ticket_name",

@@ -136,7 +136,9 @@ def test_odd_input_is_refused_with_a_message_and_kept(forms, session, changes, f
 
 
 def test_control_characters_are_dropped_not_stored(forms, session):
-    form = {**GOOD, "title": "London\x00 and\tBrexit\r\n", "description": "One\x00\r\nTwo"}
+    form = {**GOOD, "title": "London\x1b and\tBrexit\r\n", "description": "One\x07\r\nTwo"}
+    nul = forms.post("/admin/events/new", {**form, "title": "London\x00"})
+    assert nul.status_code == 400 and session.exec(select(Event)).all() == []  # NUL: refused
     assert forms.post("/admin/events/new", form).status_code == 303
     event = session.exec(select(Event)).one()
     assert event.title == "London and Brexit" and event.description == "One\nTwo"

@@ -18,7 +18,8 @@ def test_pounds_to_pence(typed, pence):
 
 
 @pytest.mark.parametrize(
-    "typed", ["7.505", "-1", "seven", "7,5", "7,50", "1,0000", "1e3", "0x10", "7.5.0"]
+    "typed",
+    ["7.505", "-1", "seven", "7,5", "7,50", "1,0000", "1e3", "0x10", "7.5.0", "inf", "nan", "١٢"],
 )
 def test_what_is_not_an_amount_of_money(typed):
     with pytest.raises(ValueError, match="Price must be an amount of money, like 7.50"):

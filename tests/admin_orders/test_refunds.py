@@ -269,8 +269,10 @@ def test_refund_forms_are_checked_on_the_server(admin, session, event, standin):
     for junk in (["abc"], ["-1"], ["99999999999999999999"], ["1e3"], ["٣"]):
         response = admin.post(path, data={"csrf_token": token, "ticket": junk, "reason": "x"})
         assert response.status_code == 400, junk
-    control = choose(admin, order, [tickets_of(session, order)[0].id], reason="\x00\x07 ")
+    control = choose(admin, order, [tickets_of(session, order)[0].id], reason="\x1b\x07 ")
     assert error_summary(control.text) == ["Enter the reason for the refund"]
+    nul = choose(admin, order, [tickets_of(session, order)[0].id], reason="\x00")
+    assert nul.status_code == 400 and "cannot contain a NUL" in nul.text
     too_long = choose(admin, order, [tickets_of(session, order)[0].id], reason="x" * 501)
     assert error_summary(too_long.text) == ["Reason must be 500 characters or fewer"]
     assert admin.post(path, data={"reason": "x"}).status_code == 403  # no CSRF token

@@ -130,7 +130,7 @@ def framed_html(html: str) -> Response:
     )
 
 
-_ONE = "/events/{event_id:int}/speakers/{speaker_id:int}"
+_ONE = "/events/{event_id:id}/speakers/{speaker_id:id}"
 routes = [
     Route(f"{_ONE}/announce", announce, methods=["GET", "POST"], name="admin_speaker_announce"),
     Route(f"{_ONE}/announce/preview", preview, name="admin_speaker_announce_preview"),

@@ -72,10 +72,10 @@ async def cancel_again(request: Request) -> Response:
 
 routes = [
     Route(
-        "/events/{event_id:int}/cancel", cancel, methods=["GET", "POST"], name="admin_event_cancel"
+        "/events/{event_id:id}/cancel", cancel, methods=["GET", "POST"], name="admin_event_cancel"
     ),
     Route(
-        "/events/{event_id:int}/cancel/again",
+        "/events/{event_id:id}/cancel/again",
         cancel_again,
         methods=["POST"],
         name="admin_event_cancel_again",

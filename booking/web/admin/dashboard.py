@@ -57,5 +57,5 @@ async def dashboard(request: Request) -> Response:
 
 
 routes = [
-    Route("/events/{event_id:int}/dashboard", dashboard, name="admin_event_dashboard"),
+    Route("/events/{event_id:id}/dashboard", dashboard, name="admin_event_dashboard"),
 ]

@@ -161,16 +161,16 @@ async def preview(request: Request) -> Response:
 routes = [
     Route("/", home, name="admin_home"),
     Route("/events/new", new_event, methods=["GET", "POST"], name="admin_event_new"),
-    Route("/events/{event_id:int}", event_page, name="admin_event"),
+    Route("/events/{event_id:id}", event_page, name="admin_event"),
     Route(
-        "/events/{event_id:int}/edit", edit_event, methods=["GET", "POST"], name="admin_event_edit"
+        "/events/{event_id:id}/edit", edit_event, methods=["GET", "POST"], name="admin_event_edit"
     ),
-    Route("/events/{event_id:int}/publish", publish, methods=["POST"], name="admin_event_publish"),
+    Route("/events/{event_id:id}/publish", publish, methods=["POST"], name="admin_event_publish"),
     Route(
-        "/events/{event_id:int}/unpublish",
+        "/events/{event_id:id}/unpublish",
         unpublish,
         methods=["POST"],
         name="admin_event_unpublish",
     ),
-    Route("/events/{event_id:int}/preview", preview, name="admin_event_preview"),
+    Route("/events/{event_id:id}/preview", preview, name="admin_event_preview"),
 ]

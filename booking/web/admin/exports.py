@@ -125,5 +125,5 @@ async def attendees_csv(request: Request) -> Response:
 
 
 routes = [
-    Route("/events/{event_id:int}/attendees.csv", attendees_csv, name="admin_event_attendees"),
+    Route("/events/{event_id:id}/attendees.csv", attendees_csv, name="admin_event_attendees"),
 ]

@@ -120,13 +120,13 @@ async def cancel(request: Request) -> Response:
 
 routes = [
     Route(
-        "/events/{event_id:int}/guests",
+        "/events/{event_id:id}/guests",
         guests,
         methods=["GET", "POST"],
         name="admin_event_guests",
     ),
     Route(
-        "/events/{event_id:int}/guests/{order_id:int}/cancel",
+        "/events/{event_id:id}/guests/{order_id:id}/cancel",
         cancel,
         methods=["GET", "POST"],
         name="admin_event_guest_cancel",

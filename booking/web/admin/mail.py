@@ -101,7 +101,7 @@ async def retry(request: Request) -> Response:
 
 routes = [
     Route("/mail", mail_log, name="admin_mail"),
-    Route("/mail/{mail_id:int}", message, name="admin_mail_message"),
-    Route("/mail/{mail_id:int}/html", message_html, name="admin_mail_html"),
-    Route("/mail/{mail_id:int}/retry", retry, methods=["POST"], name="admin_mail_retry"),
+    Route("/mail/{mail_id:id}", message, name="admin_mail_message"),
+    Route("/mail/{mail_id:id}/html", message_html, name="admin_mail_html"),
+    Route("/mail/{mail_id:id}/retry", retry, methods=["POST"], name="admin_mail_retry"),
 ]

@@ -120,13 +120,13 @@ async def speaker_photo(request: Request) -> Response:
 
 routes = [
     Route(
-        "/events/{event_id:int}/image",
+        "/events/{event_id:id}/image",
         hero_image,
         methods=["GET", "POST"],
         name="admin_event_image",
     ),
     Route(
-        "/events/{event_id:int}/speakers/{speaker_id:int}/photo",
+        "/events/{event_id:id}/speakers/{speaker_id:id}/photo",
         speaker_photo,
         methods=["GET", "POST"],
         name="admin_speaker_photo",

@@ -129,13 +129,13 @@ async def preview(request: Request) -> Response:
 
 routes = [
     Route(
-        "/events/{event_id:int}/messages",
+        "/events/{event_id:id}/messages",
         messages,
         methods=["GET", "POST"],
         name="admin_event_messages",
     ),
     Route(
-        "/events/{event_id:int}/messages/preview",
+        "/events/{event_id:id}/messages/preview",
         preview,
         name="admin_event_message_preview",
     ),

@@ -206,21 +206,21 @@ async def cancel(request: Request) -> Response:
 
 
 routes = [
-    Route("/orders/{order_id:int}/resend", resend, methods=["POST"], name="admin_order_resend"),
+    Route("/orders/{order_id:id}/resend", resend, methods=["POST"], name="admin_order_resend"),
     Route(
-        "/orders/{order_id:int}/refund", refund, methods=["GET", "POST"], name="admin_order_refund"
+        "/orders/{order_id:id}/refund", refund, methods=["GET", "POST"], name="admin_order_refund"
     ),
     Route(
-        "/orders/{order_id:int}/cancel", cancel, methods=["GET", "POST"], name="admin_order_cancel"
+        "/orders/{order_id:id}/cancel", cancel, methods=["GET", "POST"], name="admin_order_cancel"
     ),
     Route(
-        "/orders/{order_id:int}/email",
+        "/orders/{order_id:id}/email",
         change_email,
         methods=["GET", "POST"],
         name="admin_order_email",
     ),
     Route(
-        "/orders/{order_id:int}/tickets/{ticket_id:int}/name",
+        "/orders/{order_id:id}/tickets/{ticket_id:id}/name",
         rename,
         methods=["GET", "POST"],
         name="admin_order_ticket_name",

@@ -125,6 +125,6 @@ async def order_page(request: Request) -> Response:
 
 routes = [
     Route("/orders", order_list, name="admin_orders"),
-    Route("/orders/{order_id:int}", order_page, name="admin_order"),
-    Route("/events/{event_id:int}/orders", event_orders, name="admin_event_orders"),
+    Route("/orders/{order_id:id}", order_page, name="admin_order"),
+    Route("/events/{event_id:id}/orders", event_orders, name="admin_event_orders"),
 ]

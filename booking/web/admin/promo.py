@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from booking.domain import access_codes, audit, promo, promo_report
+from booking.domain import access_codes, audit, inputs, promo, promo_report
 from booking.domain.errors import BookingError, InvalidInput
 from booking.models import (
     AccessCode,
@@ -26,6 +26,11 @@ from booking.models import (
 )
 from booking.web.auth import current_user
 from booking.web.services import absolute_url, render, services
+
+MAX_DISCOUNT_POUNDS = 10_000
+ORG_MESSAGE = "Choose an organisation from the list"
+CODE_MESSAGE = "Choose an access code from the list"
+TYPE_MESSAGE = "Choose a ticket type from the list"
 
 
 def _load(session: Session, *, event_id: int) -> dict[str, Any]:
@@ -75,7 +80,7 @@ async def page(
     status: int = 200,
 ) -> Response:
     svc = services(request)
-    data = await svc.read(_load, event_id=int(request.path_params["event_id"]))
+    data = await svc.read(_load, event_id=request.path_params["event_id"])
     event = data["event"]
     urls = {
         link.id: {
@@ -103,40 +108,35 @@ async def promo_page(request: Request) -> Response:
     return await page(request)
 
 
-def _pounds(text: str, field: str, errors: dict[str, str]) -> int:
-    text = text.strip().lstrip("£")
-    if not text:
+def _discount(raw: str) -> int:
+    if not raw.strip():
         return 0
-    try:
-        value = round(float(text) * 100)
-    except ValueError:
-        errors[field] = "Enter an amount in pounds, like 2.50"
-        return 0
-    if value < 0 or value > 1_000_000:
-        errors[field] = "Enter an amount between £0 and £10,000"
-    return value
+    return inputs.pence(raw, name="Discount", missing="", maximum=MAX_DISCOUNT_POUNDS)
 
 
-def _whole(text: str, field: str, errors: dict[str, str], message: str) -> int | None:
-    text = text.strip()
-    if not text:
+def _choice(raw: str, message: str) -> int | None:
+    """An id picked from one of the page's lists; None for "none"."""
+    if not raw.strip():
         return None
-    if not text.isdigit() or len(text) > 6:
-        errors[field] = message
-        return None
-    return int(text)
+    picked = inputs.row_id(raw)
+    if picked is None:
+        raise ValueError(message)
+    return picked
 
 
 async def create_link(request: Request) -> Response:
     svc = services(request)
-    event_id = int(request.path_params["event_id"])
+    event_id = request.path_params["event_id"]
     form = await request.form()
     values = {
         k: str(form.get(k, ""))[:300]
         for k in ("label", "link_code", "organisation_id", "access_code_id")
     }
-    org = _whole(values["organisation_id"], "organisation_id", {}, "") or None
-    code_id = _whole(values["access_code_id"], "access_code_id", {}, "") or None
+    errors = inputs.Errors()
+    org = errors.take("organisation_id", lambda: _choice(values["organisation_id"], ORG_MESSAGE))
+    code_id = errors.take("access_code_id", lambda: _choice(values["access_code_id"], CODE_MESSAGE))
+    if errors:
+        return await page(request, values, errors, 400)
     try:
         link = await svc.write(
             promo.create_link,
@@ -167,25 +167,25 @@ async def create_link(request: Request) -> Response:
 
 async def create_code(request: Request) -> Response:
     svc = services(request)
-    event_id = int(request.path_params["event_id"])
+    event_id = request.path_params["event_id"]
     form = await request.form()
     keys = ("code", "code_label", "unlocks", "discount_amount", "discount_percent", "max_uses")
     values = {k: str(form.get(k, ""))[:100] for k in keys}
-    errors: dict[str, str] = {}
-    amount = _pounds(values["discount_amount"], "discount_amount", errors)
-    percent = (
-        _whole(
-            values["discount_percent"],
-            "discount_percent",
-            errors,
-            "Enter the percentage off as a whole number, like 20",
-        )
-        or 0
+    errors = inputs.Errors()
+    amount = errors.take("discount_amount", lambda: _discount(values["discount_amount"])) or 0
+    percent = errors.take(
+        "discount_percent",
+        lambda: inputs.optional_whole_number(
+            values["discount_percent"], name="Percentage off", minimum=0, maximum=100
+        ),
     )
-    max_uses = _whole(
-        values["max_uses"], "max_uses", errors, "Enter the use limit as a whole number, like 10"
+    max_uses = errors.take(
+        "max_uses",
+        lambda: inputs.optional_whole_number(
+            values["max_uses"], name="Use limit", minimum=1, maximum=1_000_000
+        ),
     )
-    unlocks = _whole(values["unlocks"], "unlocks", errors, "Choose a ticket type") or None
+    unlocks = errors.take("unlocks", lambda: _choice(values["unlocks"], TYPE_MESSAGE))
     if errors:
         return await page(request, values, errors, 400)
     try:
@@ -196,7 +196,7 @@ async def create_code(request: Request) -> Response:
             label=values["code_label"],
             unlocks_ticket_type_id=unlocks,
             discount_amount=amount,
-            discount_percent=percent,
+            discount_percent=percent or 0,
             max_uses=max_uses,
         )
     except InvalidInput as exc:
@@ -212,7 +212,7 @@ async def create_code(request: Request) -> Response:
         {
             "code": code.code,
             "discount_amount": amount,
-            "discount_percent": percent,
+            "discount_percent": percent or 0,
             "max_uses": max_uses,
             "unlocks_ticket_type_id": unlocks,
         },
@@ -298,7 +298,7 @@ def _csv_rows(report: promo_report.Report) -> Iterator[str]:
 
 async def report_csv(request: Request) -> Response:
     svc = services(request)
-    event_id = int(request.path_params["event_id"])
+    event_id = request.path_params["event_id"]
     data = await svc.read(_load, event_id=event_id)
     return StreamingResponse(
         _csv_rows(data["report"]),
@@ -308,12 +308,12 @@ async def report_csv(request: Request) -> Response:
 
 
 routes = [
-    Route("/events/{event_id:int}/promo", promo_page, name="admin_promo"),
+    Route("/events/{event_id:id}/promo", promo_page, name="admin_promo"),
     Route(
-        "/events/{event_id:int}/promo/links", create_link, methods=["POST"], name="admin_promo_link"
+        "/events/{event_id:id}/promo/links", create_link, methods=["POST"], name="admin_promo_link"
     ),
     Route(
-        "/events/{event_id:int}/promo/codes", create_code, methods=["POST"], name="admin_promo_code"
+        "/events/{event_id:id}/promo/codes", create_code, methods=["POST"], name="admin_promo_code"
     ),
-    Route("/events/{event_id:int}/promo.csv", report_csv, name="admin_promo_csv"),
+    Route("/events/{event_id:id}/promo.csv", report_csv, name="admin_promo_csv"),
 ]

@@ -212,8 +212,8 @@ async def more_tba(request: Request) -> Response:
     return redirect(request, "admin_speakers", event_id=event_id)
 
 
-_BASE = "/events/{event_id:int}/speakers"
-_ONE = _BASE + "/{speaker_id:int}"
+_BASE = "/events/{event_id:id}/speakers"
+_ONE = _BASE + "/{speaker_id:id}"
 routes = [
     Route(_BASE, lineup, name="admin_speakers"),
     Route(f"{_BASE}/add", add, methods=["POST"], name="admin_speaker_add"),

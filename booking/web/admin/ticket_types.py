@@ -127,23 +127,23 @@ async def visibility(request: Request) -> Response:
     return redirect(request, "admin_event", event_id=event_id)
 
 
-_BASE = "/events/{event_id:int}/ticket-types"
+_BASE = "/events/{event_id:id}/ticket-types"
 routes = [
     Route(f"{_BASE}/new", add, methods=["GET", "POST"], name="admin_ticket_type_new"),
     Route(
-        f"{_BASE}/{{ticket_type_id:int}}",
+        f"{_BASE}/{{ticket_type_id:id}}",
         edit,
         methods=["GET", "POST"],
         name="admin_ticket_type_edit",
     ),
     Route(
-        f"{_BASE}/{{ticket_type_id:int}}/move",
+        f"{_BASE}/{{ticket_type_id:id}}/move",
         move,
         methods=["POST"],
         name="admin_ticket_type_move",
     ),
     Route(
-        f"{_BASE}/{{ticket_type_id:int}}/visibility",
+        f"{_BASE}/{{ticket_type_id:id}}/visibility",
         visibility,
         methods=["POST"],
         name="admin_ticket_type_visibility",

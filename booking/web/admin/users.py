@@ -132,13 +132,13 @@ routes = [
     Route("/users", user_list, name="admin_users"),
     Route("/users/invite", invite, methods=["GET", "POST"], name="admin_user_invite"),
     Route(
-        "/users/{user_id:int}/deactivate",
+        "/users/{user_id:id}/deactivate",
         deactivate,
         methods=["POST"],
         name="admin_user_deactivate",
     ),
     Route(
-        "/users/{user_id:int}/reactivate",
+        "/users/{user_id:id}/reactivate",
         reactivate,
         methods=["POST"],
         name="admin_user_reactivate",
