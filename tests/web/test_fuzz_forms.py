@@ -26,6 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from booking.domain import accounts
+from booking.domain.tickets import derive_key
 from booking.models import MailKind, MailOutbox, Role, User
 from booking.web import routes as web_routes
 from tests.admin import conftest as admin_fixtures
@@ -231,7 +232,12 @@ def world(app, db, session, settings, password_hash, standin) -> Any:  # type: i
         s.flush()
     with db.write_session() as s:
         _, invitation = accounts.invite(
-            s, email="new@example.com", role=Role.STAFF, invited_by=None, now=NOW
+            s,
+            email="new@example.com",
+            role=Role.STAFF,
+            invited_by=None,
+            now=NOW,
+            key=derive_key(settings.secret_key, "invitations"),
         )
     from booking.models import Order
 
