@@ -35,7 +35,7 @@ from booking.models import (
 # is harmless: each says the ticket's current state).
 CHANGES_OVERLAP = timedelta(seconds=30)
 LIST_KEEP = timedelta(hours=12)  # a device drops its list this long after the event ends
-ADMISSION_ACTIONS = ("ticket.admitted", "ticket.admission_undone")
+ADMISSION_ACTIONS = ("ticket.admitted", "ticket.admission_undone", "ticket.admitted_twice")
 KEY_HEX = 32  # 128 bits of SHA-256
 IN_CHUNK = 5000  # ids per IN (…): well under the limits on bound parameters
 
@@ -82,7 +82,7 @@ def counts(session: Session, *, event_id: int) -> Counts:
     conflicts = session.exec(
         select(func.count())
         .select_from(CheckInConflict)
-        .where(CheckInConflict.event_id == event_id)
+        .where(CheckInConflict.event_id == event_id, col(CheckInConflict.withdrawn_at).is_(None))
     ).one()
     by_type = [TypeCount(t.name, admitted[t.id], expected[t.id]) for t in types if expected[t.id]]
     return Counts(sum(admitted.values()), len(valid), by_type, int(conflicts))

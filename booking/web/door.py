@@ -222,6 +222,9 @@ async def api_bulk(request: Request) -> Response:
                     "first": None
                     if r.first_at is None
                     else {"at": _iso(r.first_at), "by": r.first_by, "device": r.first_device},
+                    "later": None
+                    if r.later_at is None
+                    else {"at": _iso(r.later_at), "by": r.later_by, "device": r.later_device},
                 }
                 for r in results
             ]
@@ -230,21 +233,34 @@ async def api_bulk(request: Request) -> Response:
 
 
 async def api_undo(request: Request) -> Response:
+    """Undo one admission, named by the nonce its device made (or by its checkin_id)."""
     svc = services(request)
     event = await _event(request)
     body = await _json_body(request)
     checkin_id = body.get("checkin_id")
     if checkin_id is not None and (not isinstance(checkin_id, int) or isinstance(checkin_id, bool)):
         return _invalid("checkin_id must be a number")
+    nonce = _text(body, "nonce")
+    if not nonce and checkin_id is None:
+        return _invalid("Send the nonce of the admission to undo")
     done = await svc.write(
         checkin.undo,
         event_id=event.id,
         code=_text(body, "code"),
+        nonce=nonce or None,
         checkin_id=checkin_id,
         by=await _user(request),
         now=svc.now(),
     )
-    return JSONResponse({"ok": done.ok, "message": done.message, "checkin_id": done.checkin_id})
+    return JSONResponse(
+        {
+            "ok": done.ok,
+            "message": done.message,
+            "checkin_id": done.checkin_id,
+            "duplicate": done.duplicate,
+            "still_in": done.still_in,
+        }
+    )
 
 
 async def api_attendees(request: Request) -> Response:
