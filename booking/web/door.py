@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from booking.domain import attendance, catalogue, checkin
+from booking.domain import attendance, catalogue, checkin, devices
+from booking.domain.errors import InvalidInput
 from booking.models import Event, Role, User
 from booking.web.auth import RequireRole, current_user
 from booking.web.services import render, services
@@ -42,7 +43,9 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat() if dt else None
 
 
-def _outcome_json(outcome: checkin.Outcome, code: str) -> dict[str, Any]:
+def _outcome_json(
+    outcome: checkin.Outcome, code: str, names: dict[str, str] | None = None
+) -> dict[str, Any]:
     ticket = outcome.ticket
     return {
         "result": outcome.result,
@@ -55,6 +58,7 @@ def _outcome_json(outcome: checkin.Outcome, code: str) -> dict[str, Any]:
         "checked_in_at": _iso(outcome.checked_in_at),
         "by": outcome.by,
         "device": outcome.device,
+        "device_name": devices.label(names or {}, outcome.device) if outcome.device else "",
         "checkin_id": outcome.checkin_id,
     }
 
@@ -114,7 +118,28 @@ async def door_event(request: Request) -> Response:
             "query": query,
             "form_nonce": secrets.token_urlsafe(12),
             "autostart": request.query_params.get("camera") == "on",
+            "status_words": STATUS_WORDS,
         },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+STATUS_WORDS = {
+    "cancelled": "Cancelled or refunded",
+    "released": "Not paid",
+    "held": "Not paid",
+}
+
+
+async def door_list(request: Request) -> Response:
+    """The event's valid tickets on paper: name, reference, type and a box to tick."""
+    svc = services(request)
+    event = await _event(request)
+    rows = await svc.read(attendance.door_list, event_id=event.id)
+    return render(
+        request,
+        "door/list.html",
+        {"event": event, "rows": rows, "printed_at": svc.now()},
         headers={"Cache-Control": "no-store"},
     )
 
@@ -163,7 +188,8 @@ async def api_checkins(request: Request) -> Response:
         now=svc.now(),
         key=svc.ticket_key,
     )
-    return JSONResponse(_outcome_json(outcome, code))
+    names = await svc.read(devices.names, keys=[outcome.device]) if outcome.device else {}
+    return JSONResponse(_outcome_json(outcome, code, names))
 
 
 async def _counts(request: Request) -> Response:
@@ -210,6 +236,9 @@ async def api_bulk(request: Request) -> Response:
         now=svc.now(),
         key=svc.ticket_key,
     )
+    names = await svc.read(
+        devices.names, keys=[d for r in results for d in (r.first_device, r.later_device)]
+    )
     return JSONResponse(
         {
             "results": [
@@ -221,10 +250,20 @@ async def api_bulk(request: Request) -> Response:
                     "code": r.code,
                     "first": None
                     if r.first_at is None
-                    else {"at": _iso(r.first_at), "by": r.first_by, "device": r.first_device},
+                    else {
+                        "at": _iso(r.first_at),
+                        "by": r.first_by,
+                        "device": r.first_device,
+                        "device_name": devices.label(names, r.first_device),
+                    },
                     "later": None
                     if r.later_at is None
-                    else {"at": _iso(r.later_at), "by": r.later_by, "device": r.later_device},
+                    else {
+                        "at": _iso(r.later_at),
+                        "by": r.later_by,
+                        "device": r.later_device,
+                        "device_name": devices.label(names, r.later_device),
+                    },
                 }
                 for r in results
             ]
@@ -261,6 +300,24 @@ async def api_undo(request: Request) -> Response:
             "still_in": done.still_in,
         }
     )
+
+
+async def api_device(request: Request) -> Response:
+    """Name this device ("Main door phone"): {device, name}."""
+    svc = services(request)
+    await _event(request)
+    body = await _json_body(request)
+    try:
+        device = await svc.write(
+            devices.rename,
+            key=_text(body, "device"),
+            name=body.get("name") if isinstance(body.get("name"), str) else "",
+            by=await _user(request),
+            now=svc.now(),
+        )
+    except InvalidInput as exc:
+        return JSONResponse({"error": "invalid", "message": exc.message, "errors": exc.errors}, 400)
+    return JSONResponse({"device": device.key, "name": device.name})
 
 
 async def api_attendees(request: Request) -> Response:
@@ -309,6 +366,7 @@ routes = [
             Route("/", door_home, name="door_home"),
             Route("/{slug:str}", door_event, name="door_event"),
             Route("/{slug:str}/admit", door_admit, methods=["POST"], name="door_admit"),
+            Route("/{slug:str}/list", door_list, name="door_list"),
         ],
         middleware=guard,
     ),
@@ -318,6 +376,7 @@ routes = [
             Route("/checkins", api_checkins, methods=["GET", "POST"], name="api_checkins"),
             Route("/checkins/bulk", api_bulk, methods=["POST"], name="api_checkins_bulk"),
             Route("/checkins/undo", api_undo, methods=["POST"], name="api_checkins_undo"),
+            Route("/device", api_device, methods=["POST"], name="api_device"),
             Route("/attendees", api_attendees, name="api_attendees"),
             Route("/tickets", api_tickets, name="api_tickets"),
         ],
