@@ -214,7 +214,9 @@ def _twice(n: Narrator, e: AuditEntry, d: dict[str, Any]) -> str:
         )
     else:  # entries made before both sides were recorded
         sides = f"the second on {n.device(d['device'])} at {n.when(d['at'])}"
-    return f"Admitted twice while offline: {sides} ({n.ticket(e)})"
+    found = n.names.tickets.get(e.subject_id or 0)
+    which = ", ".join(x for x in found if x) if found else "a ticket"
+    return f"Admitted twice while offline: {sides} ({which})"
 
 
 def _withdrawn(n: Narrator, e: AuditEntry, d: dict[str, Any]) -> str:

@@ -124,5 +124,24 @@ def test_two_offline_phones_admit_one_ticket(
     assert standing.device == _device(main)
     [duplicate] = session.exec(select(CheckInConflict)).all()
     assert duplicate.withdrawn_at is not None
+
+    # The organiser (on the side phone) reads the same story in the back office.
+    side.goto(f"{live_server.url}/admin/events/{event.id}/checkins")
+    conflicts = side.locator("#twice + p + ul")
+    expect(conflicts).to_contain_text(
+        f"Ada Lovelace ({reference}): Admitted twice while offline: on Main door phone at "
+    )
+    expect(conflicts).to_contain_text("and on Side door phone at")
+    expect(conflicts).to_contain_text("the second admission was withdrawn at")
+    assert_accessible(side)
+    screenshot(side, f"admin-checkins-twice-{first_to_sync}-first")
+    side.goto(f"{live_server.url}/admin/orders/{ada.order_id}")
+    history = side.locator("h2:has-text('History') + ul")
+    expect(history).to_contain_text("Admitted twice while offline: on Main door phone at ")
+    expect(history).to_contain_text(
+        "Olive Organiser withdrew the second admission of Ada Lovelace's ticket"
+    )
+    assert_accessible(side)
+    screenshot(side, f"admin-order-twice-{first_to_sync}-first")
     main_ctx.close()
     side_ctx.close()

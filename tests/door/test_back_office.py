@@ -54,7 +54,7 @@ def twice(db, door, door_staff, sale, session, clock):  # type: ignore[no-untype
 def test_the_order_history_tells_a_double_admission_in_words(client, organiser, twice, sale):
     sign_in(client, organiser)
     page = _text(client.get(f"/admin/orders/{twice.order_id}"))
-    assert f"{TWICE} (Ada Lovelace's ticket ({tickets.reference(twice.code)}))" in page
+    assert f"{TWICE} (Ada Lovelace, {tickets.reference(twice.code)})" in page
     assert "Dora Door admitted Ada Lovelace's ticket" in page
     assert "on Side door phone at 8:23pm (scanned offline)" in page
     assert "Dora Door on Main door phone" in page  # the check-in that counts
