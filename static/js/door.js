@@ -2,7 +2,8 @@
 //
 // Camera frames go to the browser's BarcodeDetector where it reads QR codes, otherwise to
 // jsQR (static/vendor/). Scanning restarts itself after a bad code, a lost camera, a refused
-// permission that is granted again or a sleeping screen, and says so on screen.
+// permission that is granted again or a sleeping screen, and says so on screen. With no
+// camera, or the camera refused, it says so once and leaves typing and search to do the work.
 //
 // Offline, the device decides from the event's ticket list (GET .../tickets), kept in
 // localStorage and keyed by SHA-256 digests of the codes, queues each admission with its
@@ -261,7 +262,12 @@
         if (d.result === "already_checked_in") { return name + ": already checked in"; }
         return name + ": not valid";
       });
-      last = null; els.last.hidden = true;
+      last = !inNow.length ? null : {
+        name: "order " + order,
+        group: inNow.map(function (r) { return { code: r.data.code, nonce: r.data.nonce, checkinId: r.data.checkin_id || null, offline: r.offline, name: who(r.data.ticket) }; }),
+      };
+      els.last.hidden = !last;
+      if (last) { els.lastText.textContent = "Last admitted: " + inNow.length + " on order " + order; }
       var all = inNow.length === answers.length;
       show(all ? "admitted" : "already", all ? "Admitted " + inNow.length : "Admitted " + inNow.length + " of " + answers.length,
         "Order " + order, lines.join(". ") + ".");
@@ -312,28 +318,42 @@
     });
   }
 
-  function undo() {
-    if (!last) { return; }
-    var done = last;
+  // One admission of this phone's, named by its nonce: never another phone's, even after a
+  // sync recorded it as the second admission of the ticket. -> Promise of the server's answer.
+  function undoOne(done) {
     var queued = queue.filter(function (q) { return q.nonce === done.nonce; })[0];
     if (done.offline && queued) {
       queue = queue.filter(function (q) { return q !== queued; });
       delete local[queued.key];
       save("queue", queue); save("local", local); updateBadge();
-      finishUndo(true, "Admission of " + done.name + " undone.");
-      return;
+      return Promise.resolve({ ok: true, message: "Admission of " + done.name + " undone." });
     }
-    // The nonce names this phone's admission: never another phone's, even after a sync
-    // recorded it as the second admission of the ticket.
     var body = done.nonce ? { code: done.code, nonce: done.nonce } : { code: done.code, checkin_id: done.checkinId };
-    request("POST", base + "/checkins/undo", body, 8000)
+    return request("POST", base + "/checkins/undo", body, 8000)
       .then(json)
       .then(function (data) {
         if (data.ok && !data.still_in) { listKey(done.code).then(function (k) { if (k && list && list.tickets[k]) { list.tickets[k].checked_in_at = null; save("list", list); } }); }
-        if (data.ok) { poll(); }
-        finishUndo(data.ok, data.message || "", data.duplicate ? "Second admission withdrawn" : "");
-      })
-      .catch(function () { show("error", "Could not undo", done.name, "No connection. Try Undo again when the badge says Online."); });
+        return data;
+      });
+  }
+  function undo() {
+    if (!last) { return; }
+    var done = last;
+    var items = done.group || [done];
+    var answers = [];
+    var chain = Promise.resolve();
+    items.forEach(function (item) {
+      chain = chain.then(function () { return undoOne(item); }).then(function (data) { answers.push(data); });
+    });
+    chain.then(function () {
+      var ok = answers.every(function (a) { return a.ok; });
+      poll();
+      if (items.length === 1) {
+        finishUndo(answers[0].ok, answers[0].message || "", answers[0].duplicate ? "Second admission withdrawn" : "");
+      } else {
+        finishUndo(ok, answers.map(function (a) { return a.message; }).join(". ") + ".", ok ? "Admissions undone" : "");
+      }
+    }).catch(function () { show("error", "Could not undo", done.name, "No connection. Try Undo again when the badge says Online."); });
   }
   function finishUndo(ok, message, title) {
     if (ok) { last = null; els.last.hidden = true; }

@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from booking.domain import tickets
-from booking.models import TicketStatus
+from booking.models import Order, TicketStatus
 from tests.browser.conftest import PHONE, assert_accessible, screenshot
 from tests.browser.test_door import name_phone
 from tests.conftest import PASSWORD
@@ -61,6 +61,7 @@ def test_a_couple_is_admitted_together_and_refused_tickets_look_refused(
         session, event, standard, 2, names=["Ada Lovelace", "Bea Bright"], buyer_name="Ada Lovelace"
     )
     [cy] = paid_tickets(session, event, standard, names=["Cy Young"], buyer_name="Cy Young")
+    order_ref = session.get(Order, ada.order_id).reference
     cy.status = TicketStatus.CANCELLED  # refunded
     session.add(cy)
     session.commit()
@@ -96,6 +97,18 @@ def test_a_couple_is_admitted_together_and_refused_tickets_look_refused(
     )
     assert_accessible(page)
     screenshot(page, "door-admitted-all-phone")
+    page.get_by_role("button", name="Scan next").click()
+    expect(page.locator("#count")).to_have_text("2 of 2 in")
+
+    # The wrong couple: one Undo takes both back, and they can be admitted again.
+    expect(page.locator("#last-text")).to_have_text("Last admitted: 2 on order " + order_ref)
+    page.locator("#last-undo").click()
+    expect(page.locator("#result-title")).to_have_text("Admissions undone")
+    page.get_by_role("button", name="Scan next").click()
+    expect(page.locator("#count")).to_have_text("0 of 2 in")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name="Admit all 2 on order").click()
+    expect(page.locator("#result-title")).to_have_text("Admitted 2")
     page.get_by_role("button", name="Scan next").click()
     expect(page.locator("#count")).to_have_text("2 of 2 in")
 
