@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import col, select
 
 from booking.domain import attendance
@@ -139,3 +141,39 @@ def test_undoing_the_admission_that_stands_lets_the_duplicate_stand(door, sale, 
     assert door.undo(sale.event, ticket.code, nonce="B-1").ok
     assert admissions(session, ticket) == []
     assert len(session.exec(select(CheckIn)).all()) == 2  # both kept, undone
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    offsets=st.lists(st.integers(min_value=0, max_value=20), min_size=2, max_size=4),
+    order=st.randoms(use_true_random=False),
+)
+def test_whatever_the_sync_order_the_earliest_scan_stands(  # type: ignore[no-untyped-def]
+    door, sale, session, clock, offsets, order
+):
+    """Phones scan one ticket at these seconds; they sync in any order. The earliest scan
+    stands (of equal ones, the first synced), alone, and every other is its duplicate."""
+    [ticket] = paid_tickets(session, sale.event, sale.standard)
+    start = clock() - timedelta(minutes=1)
+    scans = [(f"phone-{i}", start + timedelta(seconds=s)) for i, s in enumerate(offsets)]
+    synced = list(scans)
+    order.shuffle(synced)
+    for device, at in synced:
+        door.sync(sale.event, [_queued(ticket.code, f"{device}-{ticket.id}", at)], device=device)
+    earliest = min(at for _, at in scans)
+    first_synced_earliest = next(d for d, at in synced if at == earliest)
+    assert _standing(session, ticket)[0] == first_synced_earliest
+    duplicates = _duplicates(session, ticket)
+    assert sorted(d for d, _, _ in duplicates) == sorted(
+        d for d, _ in scans if d != first_synced_earliest
+    )
+    conflicts = session.exec(
+        select(CheckInConflict).where(CheckInConflict.ticket_id == ticket.id)
+    ).all()
+    standing = admissions(session, ticket)[0]
+    assert {c.first_checkin_id for c in conflicts} == {standing.id}
+    assert all(c.at >= standing.at for c in conflicts)
