@@ -144,25 +144,36 @@ async def door_list(request: Request) -> Response:
     )
 
 
+MAX_PARTY = 20  # codes one "Admit all on this order" form may send
+
+
 async def door_admit(request: Request) -> Response:
-    """Admit a typed code from the page's form: the screen without JavaScript."""
+    """Admit a typed code, or everyone on an order, from the page's forms: the screen
+    without JavaScript."""
     svc = services(request)
     event = await _event(request)
     form = await request.form()
-    code = str(form.get("code", ""))[:MAX_TEXT]
-    # The same form sent twice (a reload) is one admission; another code is another.
-    seed = f"{form.get('nonce') or secrets.token_urlsafe(12)}:{checkin.canonical(code)}"
-    outcome = await svc.write(
-        checkin.admit,
-        event_id=event.id,
-        code=code,
-        nonce="form-" + hashlib.sha256(seed.encode()).hexdigest()[:32],
-        device="form",
-        by=await _user(request),
-        now=svc.now(),
-        key=svc.ticket_key,
-    )
-    return render(request, "door/result.html", {"event": event, "outcome": outcome})
+    codes = [str(c)[:MAX_TEXT] for c in form.getlist("code")[:MAX_PARTY]] or [""]
+    form_nonce = form.get("nonce") or secrets.token_urlsafe(12)
+    outcomes = []
+    for code in codes:
+        # The same form sent twice (a reload) is one admission; another code is another.
+        seed = f"{form_nonce}:{checkin.canonical(code)}"
+        outcomes.append(
+            await svc.write(
+                checkin.admit,
+                event_id=event.id,
+                code=code,
+                nonce="form-" + hashlib.sha256(seed.encode()).hexdigest()[:32],
+                device=devices.FORM,
+                by=await _user(request),
+                now=svc.now(),
+                key=svc.ticket_key,
+            )
+        )
+    if len(outcomes) > 1:
+        return render(request, "door/result_all.html", {"event": event, "outcomes": outcomes})
+    return render(request, "door/result.html", {"event": event, "outcome": outcomes[0]})
 
 
 # API ------------------------------------------------------------------------------------

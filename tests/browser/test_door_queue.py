@@ -192,3 +192,14 @@ def test_the_printable_door_list_and_the_check_in_list(page, live_server, sessio
     expect(page.locator(".big-number")).to_have_text("0 of 2 tickets checked in")
     assert_accessible(page)
     screenshot(page, "admin-checkins-phone")
+
+    # The door screen's search as the server draws it (a link with ?q=), whose forms work
+    # without the script: Admit all posts both codes at once.
+    page.goto(f"{live_server.url}/door/{event.slug}?q=Zoe")
+    page.locator(
+        "#search-results form.door-order__all, #search-results .door-order__all"
+    ).first.click()
+    expect(page.get_by_role("heading", name="Admitted 2")).to_be_visible()
+    expect(page.locator(".door-result__list")).to_contain_text("Ada Lovelace: admitted")
+    assert_accessible(page)
+    screenshot(page, "door-form-admitted-all-phone")

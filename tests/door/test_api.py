@@ -309,3 +309,20 @@ def test_a_device_named_by_staff_is_called_by_its_name(api, sale, session):
     too_long = api.post("/device", {"device": "phone-1", "name": "x" * 61})
     assert too_long.status_code == 400
     assert api.admit(ticket.code, device="phone-2")["device_name"] == "Side door phone"
+
+
+def test_admit_all_on_an_order_without_javascript(api, client, sale, session):
+    ada, bea = paid_tickets(session, sale.event, sale.standard, 2, names=["Ada", "Bea"])
+    page = client.get(f"/door/{sale.event.slug}", params={"q": "Bea"})
+    assert "Admit all on this order (2)" in page.text
+    form_nonce = re.search(r'name="nonce" value="([^"]+)"', page.text).group(1)
+    form = {"csrf_token": api.csrf, "nonce": form_nonce, "code": [ada.code, bea.code]}
+    done = client.post(f"/door/{sale.event.slug}/admit", data=form)
+    assert done.template.name == "door/result_all.html"
+    assert [o.result for o in done.context["outcomes"]] == ["admitted", "admitted"]
+    assert "Admitted 2" in done.text
+    again = client.post(f"/door/{sale.event.slug}/admit", data=form)  # a reload
+    assert [o.replay for o in again.context["outcomes"]] == [True, True]
+    assert len(session.exec(select(CheckIn)).all()) == 2
+    page = client.get(f"/door/{sale.event.slug}", params={"q": "Bea"})
+    assert "Admit all on this order" not in page.text  # both in now
