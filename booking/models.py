@@ -451,6 +451,19 @@ class CheckInConflict(SQLModel, table=True):
     by_user_id: int | None = Field(default=None, foreign_key="user.id")
     first_checkin_id: int | None = Field(default=None, foreign_key="checkin.id")
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    withdrawn_at: datetime | None = _dt(nullable=True)  # its device undid it
+    withdrawn_by: int | None = Field(default=None, foreign_key="user.id")
+
+
+class DoorDevice(SQLModel, table=True):
+    """A phone at the door, by the id it made for itself, with the name staff gave it."""
+
+    __tablename__ = "door_device"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=100, sa_column_kwargs={"unique": True})
+    name: str = Field(max_length=60)
+    named_by: int | None = Field(default=None, foreign_key="user.id")
+    named_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
 
 
 # Promo links and access codes ---------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from booking.domain import tickets
+from booking.domain import devices, tickets
 from booking.models import (
     AuditEntry,
     CheckIn,
@@ -35,7 +35,7 @@ from booking.models import (
 # is harmless: each says the ticket's current state).
 CHANGES_OVERLAP = timedelta(seconds=30)
 LIST_KEEP = timedelta(hours=12)  # a device drops its list this long after the event ends
-ADMISSION_ACTIONS = ("ticket.admitted", "ticket.admission_undone")
+ADMISSION_ACTIONS = ("ticket.admitted", "ticket.admission_undone", "ticket.admitted_twice")
 KEY_HEX = 32  # 128 bits of SHA-256
 IN_CHUNK = 5000  # ids per IN (…): well under the limits on bound parameters
 
@@ -82,7 +82,7 @@ def counts(session: Session, *, event_id: int) -> Counts:
     conflicts = session.exec(
         select(func.count())
         .select_from(CheckInConflict)
-        .where(CheckInConflict.event_id == event_id)
+        .where(CheckInConflict.event_id == event_id, col(CheckInConflict.withdrawn_at).is_(None))
     ).one()
     by_type = [TypeCount(t.name, admitted[t.id], expected[t.id]) for t in types if expected[t.id]]
     return Counts(sum(admitted.values()), len(valid), by_type, int(conflicts))
@@ -155,6 +155,7 @@ def search(session: Session, *, event_id: int, query: str, limit: int = 20) -> l
         .order_by(func.lower(Ticket.attendee_name), col(Ticket.id))
         .limit(limit)
     ).all()
+    rows = _with_order_mates(session, list(rows), limit=limit * 2)
     found = _admissions(session, [t.id for t, _, _ in rows if t.id is not None])
     return [
         Attendee(
@@ -169,6 +170,29 @@ def search(session: Session, *, event_id: int, query: str, limit: int = 20) -> l
         )
         for t, type_name, order_ref in rows
     ]
+
+
+def _with_order_mates(
+    session: Session, rows: list[tuple[Ticket, str, str]], *, limit: int
+) -> list[tuple[Ticket, str, str]]:
+    """The matches, each followed by the other tickets on its order (a couple arriving
+    together is found by one name), orders in the order of their first match."""
+    order_ids = list(dict.fromkeys(t.order_id for t, _, _ in rows))
+    if not order_ids:
+        return rows
+    mates = session.exec(
+        select(Ticket, TicketType.name, Order.reference)
+        .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
+        .join(Order, col(Order.id) == Ticket.order_id)
+        .where(col(Ticket.order_id).in_(order_ids), col(Ticket.code).is_not(None))
+        .order_by(col(Ticket.id))
+    ).all()
+    first_match = {t.id: i for i, (t, _, _) in enumerate(rows)}
+    rank = {order_id: i for i, order_id in enumerate(order_ids)}
+    ordered = sorted(
+        mates, key=lambda m: (rank[m[0].order_id], first_match.get(m[0].id, len(rows)), m[0].id)
+    )
+    return [(t, name, ref) for t, name, ref in ordered][:limit]
 
 
 def list_salt(event: Event) -> str:
@@ -196,6 +220,7 @@ def _entries(session: Session, salt: str, *where: Any) -> dict[str, dict[str, ob
         .order_by(col(Ticket.id))
     ).all()
     found = _admissions(session, [t.id for t, _, _ in rows if t.id is not None])
+    names = devices.names(session, keys=[a.device for a in found.values()])
     entries: dict[str, dict[str, object]] = {}
     for t, type_name, order_ref in rows:
         assert t.code is not None and t.id is not None
@@ -209,6 +234,7 @@ def _entries(session: Session, salt: str, *where: Any) -> dict[str, dict[str, ob
             "checked_in_at": admitted.at.isoformat() if admitted else None,
             "by": admitted.by if admitted else "",
             "device": admitted.device if admitted else "",
+            "device_name": devices.label(names, admitted.device) if admitted else "",
         }
     return entries
 
@@ -237,3 +263,32 @@ def changes(session: Session, *, event: Event, since: datetime) -> dict[str, dic
     return _entries(
         session, list_salt(event), Ticket.event_id == event.id, col(Ticket.id).in_(changed)
     )
+
+
+def door_list(session: Session, *, event_id: int) -> list[Attendee]:
+    """Every valid ticket of the event by attendee name, for a printed list at the door."""
+    rows = session.exec(
+        select(Ticket, TicketType.name, Order.reference)
+        .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
+        .join(Order, col(Order.id) == Ticket.order_id)
+        .where(
+            Ticket.event_id == event_id,
+            Ticket.status == TicketStatus.VALID,
+            col(Ticket.code).is_not(None),
+        )
+        .order_by(func.lower(Ticket.attendee_name), col(Order.reference), col(Ticket.id))
+    ).all()
+    found = _admissions(session, [t.id for t, _, _ in rows if t.id is not None])
+    return [
+        Attendee(
+            t.code or "",
+            t.attendee_name,
+            type_name,
+            tickets.reference(t.code or ""),
+            order_ref,
+            t.status,
+            found[t.id].at if t.id in found else None,
+            found[t.id].by if t.id in found else "",
+        )
+        for t, type_name, order_ref in rows
+    ]

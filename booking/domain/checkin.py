@@ -324,10 +324,93 @@ def admit(
 
 @dataclass(frozen=True)
 class UndoResult:
+    """ok, a message for staff, and what was taken back: an admission (`checkin_id`), or a
+    duplicate admission (`duplicate`, the ticket stays in); `still_in` when another device's
+    admission of the ticket now stands."""
+
     ok: bool
     message: str
     ticket: TicketFacts | None = None
     checkin_id: int | None = None
+    duplicate: bool = False
+    still_in: bool = False
+
+
+ALREADY_UNDONE = "This admission was already undone."
+
+
+def _user_name(session: Session, user_id: int | None) -> str:
+    user = session.get(User, user_id) if user_id else None
+    return (user.name or user.email) if user else ""
+
+
+def _promote(session: Session, ticket: Ticket, *, undone: CheckIn) -> CheckIn | None:
+    """After an undo, the earliest duplicate still standing becomes the ticket's admission:
+    that guest did come in, through the other device."""
+    nxt = session.exec(
+        select(CheckInConflict)
+        .where(
+            CheckInConflict.ticket_id == ticket.id,
+            col(CheckInConflict.withdrawn_at).is_(None),
+        )
+        .order_by(col(CheckInConflict.at), col(CheckInConflict.id))
+    ).first()
+    if nxt is None:
+        return None
+    checkin = CheckIn(
+        ticket_id=nxt.ticket_id,
+        event_id=nxt.event_id,
+        at=nxt.at,
+        by_user_id=nxt.by_user_id,
+        by_name=_user_name(session, nxt.by_user_id),
+        device=nxt.device,
+        nonce=nxt.nonce,
+        offline=True,
+    )
+    session.delete(nxt)
+    session.flush()
+    session.add(checkin)
+    session.flush()
+    session.execute(
+        update(CheckInConflict)
+        .where(col(CheckInConflict.first_checkin_id) == undone.id)
+        .values(first_checkin_id=checkin.id)
+    )
+    return checkin
+
+
+def _withdraw(
+    session: Session,
+    conflict: CheckInConflict,
+    ticket: Ticket,
+    facts: TicketFacts,
+    *,
+    by: User,
+    now: datetime,
+) -> UndoResult:
+    if conflict.withdrawn_at is not None:
+        return UndoResult(False, ALREADY_UNDONE, facts)
+    conflict.withdrawn_at, conflict.withdrawn_by = now, by.id
+    session.add(conflict)
+    audit.record(
+        session,
+        "ticket.duplicate_withdrawn",
+        subject_type="ticket",
+        subject_id=ticket.id,
+        actor=by,
+        now=now,
+        event_id=conflict.event_id,
+        order_id=ticket.order_id,
+        data={"device": conflict.device, "at": conflict.at.isoformat()},
+    )
+    who = facts.name or facts.reference
+    return UndoResult(
+        True,
+        f"Second admission of {who} withdrawn. The first admission stands: {who} is in.",
+        facts,
+        duplicate=True,
+        still_in=True,
+    )
 
 
 def undo(
@@ -337,26 +420,43 @@ def undo(
     code: str,
     by: User,
     now: datetime,
+    nonce: str | None = None,
     checkin_id: int | None = None,
 ) -> UndoResult:
-    """Undo the ticket's admission (a mistaken scan). With `checkin_id`, only that admission,
-    so a late undo cannot cancel someone else's newer admission of the same ticket."""
+    """Take back one admission of the ticket with this code, named by the nonce its device
+    made (or by its id): never another device's. An admission recorded as the duplicate
+    is withdrawn and the ticket stays in; undoing the admission that stands lets the
+    earliest duplicate stand instead. Nothing is undone when neither names an admission."""
     with session.begin():
         found = find_ticket(session, event_id=event_id, code=code)
         if found is None:
             return UndoResult(False, REASONS["unknown"])
         ticket, type_name = found
         facts = _facts(ticket, type_name)
-        active = _active_checkin(session, ticket.id or 0)
-        if active is None or (checkin_id is not None and active.id != checkin_id):
-            return UndoResult(False, "This ticket's admission was already undone.", facts)
+        _lock_ticket(session, ticket)  # before reading its admissions
+        nonce = (nonce or "")[:MAX_TEXT]
+        if nonce:
+            active = session.exec(select(CheckIn).where(CheckIn.nonce == nonce)).first()
+        elif checkin_id is not None:
+            active = session.get(CheckIn, checkin_id)
+        else:
+            return UndoResult(False, "Say which admission to undo.", facts)
+        if active is None and nonce:
+            conflict = session.exec(
+                select(CheckInConflict).where(CheckInConflict.nonce == nonce)
+            ).first()
+            if conflict is not None and conflict.ticket_id == ticket.id:
+                return _withdraw(session, conflict, ticket, facts, by=by, now=now)
+        if active is None or active.ticket_id != ticket.id:
+            return UndoResult(False, "This phone's admission of this ticket was not found.", facts)
         done = session.execute(
             update(CheckIn)
             .where(col(CheckIn.id) == active.id, col(CheckIn.undone_at).is_(None))
             .values(undone_at=now, undone_by=by.id)
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
-            return UndoResult(False, "This ticket's admission was already undone.", facts)
+            return UndoResult(False, ALREADY_UNDONE, facts)
+        promoted = _promote(session, ticket, undone=active)
         audit.record(
             session,
             "ticket.admission_undone",
@@ -366,17 +466,22 @@ def undo(
             now=now,
             event_id=event_id,
             order_id=ticket.order_id,
-            data={"checkin_id": active.id},
+            data={"device": active.device, "at": active.at.isoformat()}
+            | ({"now_standing": promoted.device} if promoted else {}),
         )
-        return UndoResult(
-            True, f"Admission of {facts.name or facts.reference} undone", facts, active.id
-        )
+        who = facts.name or facts.reference
+        message = f"Admission of {who} undone"
+        if promoted is not None:
+            message += f". {who} is still in: also admitted on another device."
+        return UndoResult(True, message, facts, active.id, still_in=promoted is not None)
 
 
 @dataclass(frozen=True)
 class SyncResult:
     """One queued admission's fate: admitted, conflict (the ticket was already in: recorded
-    as admitted twice) or not_valid (with a reason)."""
+    as admitted twice) or not_valid (with a reason). An admission that stands although
+    another device's later scan was recorded first says so with reason admitted_twice and
+    `later_*`, that scan's details."""
 
     nonce: str
     result: str
@@ -386,6 +491,9 @@ class SyncResult:
     first_at: datetime | None = None
     first_by: str = ""
     first_device: str = ""
+    later_at: datetime | None = None
+    later_by: str = ""
+    later_device: str = ""
 
 
 def _scan_time(raw: object, now: datetime) -> datetime:
@@ -399,35 +507,19 @@ def _scan_time(raw: object, now: datetime) -> datetime:
     return at
 
 
-def _record_conflict(
+def _side(device: str, at: datetime, by: str) -> dict[str, str]:
+    return {"device": device, "at": at.isoformat(), "by": by}
+
+
+def _twice(
     session: Session,
+    ticket: Ticket,
     *,
-    outcome: Outcome,
-    event_id: int,
-    nonce: str,
-    device: str,
+    first: CheckIn,
+    second: CheckInConflict,
     by: User,
-    at: datetime,
     now: datetime,
 ) -> None:
-    assert outcome.ticket is not None
-    ticket = session.exec(select(Ticket).where(Ticket.code == outcome.ticket.code)).one()
-    try:
-        with session.begin_nested():
-            session.add(
-                CheckInConflict(
-                    ticket_id=ticket.id,
-                    event_id=event_id,
-                    nonce=nonce,
-                    device=device,
-                    at=at,
-                    by_user_id=by.id,
-                    first_checkin_id=outcome.checkin_id,
-                    recorded_at=now,
-                )
-            )
-    except IntegrityError:
-        return  # the same queued admission, synced by a concurrent retry
     audit.record(
         session,
         "ticket.admitted_twice",
@@ -435,10 +527,94 @@ def _record_conflict(
         subject_id=ticket.id,
         actor=by,
         now=now,
-        event_id=event_id,
+        event_id=ticket.event_id,
         order_id=ticket.order_id,
-        data={"device": device, "at": at.isoformat(), "first_checkin_id": outcome.checkin_id},
+        data={
+            "first": _side(first.device, first.at, first.by_name),
+            "second": _side(second.device, second.at, _user_name(session, second.by_user_id)),
+        },
     )
+
+
+def _record_conflict(
+    session: Session,
+    *,
+    standing: CheckIn,
+    ticket: Ticket,
+    nonce: str,
+    device: str,
+    by: User,
+    at: datetime,
+    now: datetime,
+) -> None:
+    """This offline admission was scanned after the one that stands: it is the duplicate."""
+    conflict = CheckInConflict(
+        ticket_id=ticket.id,
+        event_id=ticket.event_id,
+        nonce=nonce,
+        device=device,
+        at=at,
+        by_user_id=by.id,
+        first_checkin_id=standing.id,
+        recorded_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(conflict)
+    except IntegrityError:
+        return  # the same queued admission, synced by a concurrent retry
+    _twice(session, ticket, first=standing, second=conflict, by=by, now=now)
+
+
+def _supersede(
+    session: Session,
+    *,
+    standing: CheckIn,
+    ticket: Ticket,
+    nonce: str,
+    device: str,
+    by: User,
+    at: datetime,
+    now: datetime,
+) -> CheckIn:
+    """This offline admission was scanned before the one that stands, which arrived first:
+    this one becomes the admission and the standing one the duplicate (keeping its nonce,
+    so that its device's Undo finds it)."""
+    later = CheckInConflict(
+        ticket_id=standing.ticket_id,
+        event_id=standing.event_id,
+        nonce=standing.nonce,
+        device=standing.device,
+        at=standing.at,
+        by_user_id=standing.by_user_id,
+        recorded_at=now,
+    )
+    # Out of the way of the one-admission index first; the row goes once nothing points at it.
+    session.execute(update(CheckIn).where(col(CheckIn.id) == standing.id).values(undone_at=now))
+    checkin = CheckIn(
+        ticket_id=standing.ticket_id,
+        event_id=standing.event_id,
+        at=at,
+        by_user_id=by.id,
+        by_name=by.name or by.email,
+        device=device,
+        nonce=nonce,
+        offline=True,
+    )
+    session.add(checkin)
+    session.flush()
+    session.execute(
+        update(CheckInConflict)
+        .where(col(CheckInConflict.first_checkin_id) == standing.id)
+        .values(first_checkin_id=checkin.id)
+    )
+    session.delete(standing)
+    session.flush()
+    later.first_checkin_id = checkin.id
+    session.add(later)
+    session.flush()
+    _twice(session, ticket, first=checkin, second=later, by=by, now=now)
+    return checkin
 
 
 def sync_offline(
@@ -453,8 +629,9 @@ def sync_offline(
 ) -> list[SyncResult]:
     """Record admissions a device made while offline, each {code, nonce, at}, each in its
     own transaction. Idempotent per device and nonce: a retried batch changes nothing and
-    gets the same results. A ticket already admitted elsewhere is recorded as a
-    CheckInConflict (admitted twice) and reported as a conflict."""
+    gets the same results. Of two admissions of one ticket, the one scanned first (by its
+    device's clock, no later than now) stands, whichever arrived first; the other is
+    recorded as a CheckInConflict (admitted twice)."""
     device = device[:MAX_TEXT]
     results = []
     for item in admissions:
@@ -477,23 +654,40 @@ def sync_offline(
                 key=key,
                 offline=True,
             )
-            if outcome.result == ALREADY and not outcome.replay:
-                _record_conflict(
-                    session,
-                    outcome=outcome,
-                    event_id=event_id,
-                    nonce=nonce,
-                    device=device,
-                    by=by,
-                    at=at,
-                    now=now,
-                )
-        results.append(_sync_result(nonce, outcome))
+            if outcome.result != ALREADY or outcome.replay:
+                results.append(_sync_result(nonce, outcome))
+                continue
+            assert outcome.ticket is not None and outcome.checkin_id is not None
+            ticket = session.exec(select(Ticket).where(Ticket.code == outcome.ticket.code)).one()
+            standing = session.get(CheckIn, outcome.checkin_id)
+            assert standing is not None
+            mine = {"nonce": nonce, "device": device, "by": by, "at": at, "now": now}
+            if at < standing.at:
+                later = (standing.at, standing.by_name, standing.device)
+                checkin = _supersede(session, standing=standing, ticket=ticket, **mine)
+                admitted = _admitted(checkin, outcome.ticket)
+                results.append(_sync_result(nonce, admitted, later=later))
+            else:
+                _record_conflict(session, standing=standing, ticket=ticket, **mine)
+                results.append(_sync_result(nonce, outcome))
     return results
 
 
-def _sync_result(nonce: str, outcome: Outcome) -> SyncResult:
+def _sync_result(
+    nonce: str, outcome: Outcome, *, later: tuple[datetime, str, str] | None = None
+) -> SyncResult:
     code = outcome.ticket.code if outcome.ticket else ""
+    if outcome.result == ADMITTED and later is not None:
+        return SyncResult(
+            nonce,
+            ADMITTED,
+            "admitted_twice",
+            "Also admitted later on another device",
+            code,
+            later_at=later[0],
+            later_by=later[1],
+            later_device=later[2],
+        )
     if outcome.result == ADMITTED:
         return SyncResult(nonce, ADMITTED, code=code)
     if outcome.result == ALREADY:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
+from booking.domain import activity as activity_names
 from booking.domain import audit, cancellation, speakers, ticket_types
 from booking.domain.errors import NotFound
 from booking.domain.inventory import availability
@@ -51,6 +52,7 @@ class Overview:
     job: BulkJob | None
     still_open: int  # orders a cancelled event still has to cancel or refund
     activity: list[AuditEntry]
+    names: activity_names.Names
 
     @property
     def job_running(self) -> bool:
@@ -101,6 +103,7 @@ def overview(session: Session, *, event_id: int, now: datetime) -> Overview:
         job is None or job.status not in cancellation.ACTIVE
     ):
         still_open = len(cancellation.open_orders(session, event_id=event_id))
+    entries = audit.for_event(session, event_id=event_id, limit=50)
     return Overview(
         event=event,
         venue=venue,
@@ -110,5 +113,6 @@ def overview(session: Session, *, event_id: int, now: datetime) -> Overview:
         lineup=speakers.lineup(session, event_id=event_id),
         job=job,
         still_open=still_open,
-        activity=audit.for_event(session, event_id=event_id, limit=50),
+        activity=entries,
+        names=activity_names.names_for(session, entries),
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from booking.domain import audit, outbox, refunds
+from booking.domain import activity, audit, devices, outbox, refunds
 from booking.domain.errors import NotFound
 from booking.domain.order_changes import TicketLine, numbered_tickets
 from booking.models import (
@@ -45,6 +45,7 @@ class TrailItem:
     what: str
     who: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    entry: AuditEntry | None = None  # told as a sentence by the page
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class OrderDetail:
     promo_link: PromoLink | None
     access_code: AccessCode | None
     refundable: int
+    names: activity.Names = field(default_factory=activity.Names)
 
     @property
     def valid_tickets(self) -> list[AdminTicket]:
@@ -74,18 +76,39 @@ def get_order(session: Session, *, order_id: int) -> Order:
     return order
 
 
+_STATUS_WORDS = {
+    "pending": "Order placed; tickets held while the buyer pays",
+    "paid": "Paid",
+    "expired": "Not paid in time; the tickets went back on sale",
+    "failed": "The payment failed; the tickets went back on sale",
+    "cancelled": "Order cancelled",
+    "refunded": "Order refunded",
+}
+_NOTES_SAID = {"", "paid", "pending", "cancelled", "refunded", "expired", "failed"}
+
+
+def _history_words(h: OrderHistory, status: str) -> str:
+    note = h.note[:1].upper() + h.note[1:]
+    if h.status == status:  # a note, not a change
+        return note or _STATUS_WORDS.get(h.status, h.status)
+    if h.status == "pending" or h.note in _NOTES_SAID:
+        return _STATUS_WORDS.get(h.status, h.status)
+    if h.status == "paid":
+        return note
+    return f"{_STATUS_WORDS.get(h.status, h.status)}: {h.note}"
+
+
 def _trail(history: list[OrderHistory], entries: list[AuditEntry]) -> list[TrailItem]:
+    """One item per action: where an audited action also left a note in the order's
+    history (in the same transaction, so at the same moment), the audit entry tells it."""
+    audited = {e.at for e in entries}
     items: list[TrailItem] = []
     status = ""
-    for h in history:  # a row whose status is the one before is a note, not a change
-        note = h.note[:1].upper() + h.note[1:]
-        if h.status != status:
-            what = f"Order {h.status}" + (f": {h.note}" if h.note not in ("", h.status) else "")
-        else:
-            what = note or f"Order {h.status}"
-        items.append(TrailItem(h.at, what))
+    for h in history:
+        if h.at not in audited:
+            items.append(TrailItem(h.at, _history_words(h, status)))
         status = h.status
-    items += [TrailItem(e.at, e.action, e.actor, e.data or {}) for e in entries]
+    items += [TrailItem(e.at, e.action, e.actor, e.data or {}, e) for e in entries]
     return sorted(items, key=lambda item: item.at)
 
 
@@ -121,7 +144,11 @@ def load(session: Session, *, order_id: int) -> OrderDetail:
             .order_by(col(OrderHistory.at), col(OrderHistory.id))
         ).all()
     )
+    entries = audit.for_order(session, order_id=order.id)
+    told = activity.names_for(session, entries)
+    told.devices.update(devices.names(session, keys={c.device for c in checkins}))
     return OrderDetail(
+        names=told,
         order=order,
         event=event,
         lines=lines,
@@ -130,7 +157,7 @@ def load(session: Session, *, order_id: int) -> OrderDetail:
         refund_authors={k: v for k, v in names.items() if k is not None},
         mails=outbox.recent(session, order_id=order.id, limit=100),
         checkins=[(c, by_ticket[c.ticket_id]) for c in checkins],
-        trail=_trail(history, audit.for_order(session, order_id=order.id)),
+        trail=_trail(history, entries),
         promo_link=session.get(PromoLink, order.promo_link_id) if order.promo_link_id else None,
         access_code=(
             session.get(AccessCode, order.access_code_id) if order.access_code_id else None

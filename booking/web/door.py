@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from booking.domain import attendance, catalogue, checkin
+from booking.domain import attendance, catalogue, checkin, devices
+from booking.domain.errors import InvalidInput
 from booking.models import Event, Role, User
 from booking.web import boundary
 from booking.web.auth import RequireRole, current_user
@@ -45,7 +46,9 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat() if dt else None
 
 
-def _outcome_json(outcome: checkin.Outcome, code: str) -> dict[str, Any]:
+def _outcome_json(
+    outcome: checkin.Outcome, code: str, names: dict[str, str] | None = None
+) -> dict[str, Any]:
     ticket = outcome.ticket
     return {
         "result": outcome.result,
@@ -58,6 +61,7 @@ def _outcome_json(outcome: checkin.Outcome, code: str) -> dict[str, Any]:
         "checked_in_at": _iso(outcome.checked_in_at),
         "by": outcome.by,
         "device": outcome.device,
+        "device_name": devices.label(names or {}, outcome.device) if outcome.device else "",
         "checkin_id": outcome.checkin_id,
     }
 
@@ -117,30 +121,62 @@ async def door_event(request: Request) -> Response:
             "query": query,
             "form_nonce": secrets.token_urlsafe(12),
             "autostart": request.query_params.get("camera") == "on",
+            "status_words": STATUS_WORDS,
         },
         headers={"Cache-Control": "no-store"},
     )
 
 
+STATUS_WORDS = {
+    "cancelled": "Cancelled or refunded",
+    "released": "Not paid",
+    "held": "Not paid",
+}
+
+
+async def door_list(request: Request) -> Response:
+    """The event's valid tickets on paper: name, reference, type and a box to tick."""
+    svc = services(request)
+    event = await _event(request)
+    rows = await svc.read(attendance.door_list, event_id=event.id)
+    return render(
+        request,
+        "door/list.html",
+        {"event": event, "rows": rows, "printed_at": svc.now()},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+MAX_PARTY = 20  # codes one "Admit all on this order" form may send
+
+
 async def door_admit(request: Request) -> Response:
-    """Admit a typed code from the page's form: the screen without JavaScript."""
+    """Admit a typed code, or everyone on an order, from the page's forms: the screen
+    without JavaScript."""
     svc = services(request)
     event = await _event(request)
     form = await request.form()
-    code = str(form.get("code", ""))[:MAX_TEXT]
-    # The same form sent twice (a reload) is one admission; another code is another.
-    seed = f"{form.get('nonce') or secrets.token_urlsafe(12)}:{checkin.canonical(code)}"
-    outcome = await svc.write(
-        checkin.admit,
-        event_id=event.id,
-        code=code,
-        nonce="form-" + hashlib.sha256(seed.encode()).hexdigest()[:32],
-        device="form",
-        by=await _user(request),
-        now=svc.now(),
-        key=svc.ticket_key,
-    )
-    return render(request, "door/result.html", {"event": event, "outcome": outcome})
+    codes = [str(c)[:MAX_TEXT] for c in form.getlist("code")[:MAX_PARTY]] or [""]
+    form_nonce = form.get("nonce") or secrets.token_urlsafe(12)
+    outcomes = []
+    for code in codes:
+        # The same form sent twice (a reload) is one admission; another code is another.
+        seed = f"{form_nonce}:{checkin.canonical(code)}"
+        outcomes.append(
+            await svc.write(
+                checkin.admit,
+                event_id=event.id,
+                code=code,
+                nonce="form-" + hashlib.sha256(seed.encode()).hexdigest()[:32],
+                device=devices.FORM,
+                by=await _user(request),
+                now=svc.now(),
+                key=svc.ticket_key,
+            )
+        )
+    if len(outcomes) > 1:
+        return render(request, "door/result_all.html", {"event": event, "outcomes": outcomes})
+    return render(request, "door/result.html", {"event": event, "outcome": outcomes[0]})
 
 
 # API ------------------------------------------------------------------------------------
@@ -166,7 +202,8 @@ async def api_checkins(request: Request) -> Response:
         now=svc.now(),
         key=svc.ticket_key,
     )
-    return JSONResponse(_outcome_json(outcome, code))
+    names = await svc.read(devices.names, keys=[outcome.device]) if outcome.device else {}
+    return JSONResponse(_outcome_json(outcome, code, names))
 
 
 async def _counts(request: Request) -> Response:
@@ -216,6 +253,9 @@ async def api_bulk(request: Request) -> Response:
         now=svc.now(),
         key=svc.ticket_key,
     )
+    names = await svc.read(
+        devices.names, keys=[d for r in results for d in (r.first_device, r.later_device)]
+    )
     return JSONResponse(
         {
             "results": [
@@ -227,7 +267,20 @@ async def api_bulk(request: Request) -> Response:
                     "code": r.code,
                     "first": None
                     if r.first_at is None
-                    else {"at": _iso(r.first_at), "by": r.first_by, "device": r.first_device},
+                    else {
+                        "at": _iso(r.first_at),
+                        "by": r.first_by,
+                        "device": r.first_device,
+                        "device_name": devices.label(names, r.first_device),
+                    },
+                    "later": None
+                    if r.later_at is None
+                    else {
+                        "at": _iso(r.later_at),
+                        "by": r.later_by,
+                        "device": r.later_device,
+                        "device_name": devices.label(names, r.later_device),
+                    },
                 }
                 for r in results
             ]
@@ -236,21 +289,52 @@ async def api_bulk(request: Request) -> Response:
 
 
 async def api_undo(request: Request) -> Response:
+    """Undo one admission, named by the nonce its device made (or by its checkin_id)."""
     svc = services(request)
     event = await _event(request)
     body = await _json_body(request)
     checkin_id = body.get("checkin_id")
     if checkin_id is not None and not boundary.is_id(checkin_id):
         return _invalid("checkin_id must be a number")
+    nonce = _text(body, "nonce")
+    if not nonce and checkin_id is None:
+        return _invalid("Send the nonce of the admission to undo")
     done = await svc.write(
         checkin.undo,
         event_id=event.id,
         code=_text(body, "code"),
+        nonce=nonce or None,
         checkin_id=checkin_id,
         by=await _user(request),
         now=svc.now(),
     )
-    return JSONResponse({"ok": done.ok, "message": done.message, "checkin_id": done.checkin_id})
+    return JSONResponse(
+        {
+            "ok": done.ok,
+            "message": done.message,
+            "checkin_id": done.checkin_id,
+            "duplicate": done.duplicate,
+            "still_in": done.still_in,
+        }
+    )
+
+
+async def api_device(request: Request) -> Response:
+    """Name this device ("Main door phone"): {device, name}."""
+    svc = services(request)
+    await _event(request)
+    body = await _json_body(request)
+    try:
+        device = await svc.write(
+            devices.rename,
+            key=_text(body, "device"),
+            name=body.get("name") if isinstance(body.get("name"), str) else "",
+            by=await _user(request),
+            now=svc.now(),
+        )
+    except InvalidInput as exc:
+        return JSONResponse({"error": "invalid", "message": exc.message, "errors": exc.errors}, 400)
+    return JSONResponse({"device": device.key, "name": device.name})
 
 
 async def api_attendees(request: Request) -> Response:
@@ -299,6 +383,7 @@ routes = [
             Route("/", door_home, name="door_home"),
             Route("/{slug:str}", door_event, name="door_event"),
             Route("/{slug:str}/admit", door_admit, methods=["POST"], name="door_admit"),
+            Route("/{slug:str}/list", door_list, name="door_list"),
         ],
         middleware=guard,
     ),
@@ -308,6 +393,7 @@ routes = [
             Route("/checkins", api_checkins, methods=["GET", "POST"], name="api_checkins"),
             Route("/checkins/bulk", api_bulk, methods=["POST"], name="api_checkins_bulk"),
             Route("/checkins/undo", api_undo, methods=["POST"], name="api_checkins_undo"),
+            Route("/device", api_device, methods=["POST"], name="api_device"),
             Route("/attendees", api_attendees, name="api_attendees"),
             Route("/tickets", api_tickets, name="api_tickets"),
         ],

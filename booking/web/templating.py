@@ -127,6 +127,19 @@ def make_environment(zone: ZoneInfo, directory: Path = TEMPLATES_DIR) -> Environ
         london_iso=clock.iso,
     )
     env.globals["when"] = clock.when
+
+    def sentence(entry: Any, names: Any, currency: str = "GBP") -> str:
+        """An audit entry as a sentence (booking.web.activity)."""
+        from booking.web.activity import Narrator
+
+        return Narrator(clock, names, currency).sentence(entry)
+
+    def device_name(names: Any, key: str) -> str:
+        from booking.domain.devices import label
+
+        return label(getattr(names, "devices", names), key)
+
+    env.globals.update(sentence=sentence, device_name=device_name)
     env.globals["url_for"] = url_for
     return env
 

@@ -2,7 +2,8 @@
 //
 // Camera frames go to the browser's BarcodeDetector where it reads QR codes, otherwise to
 // jsQR (static/vendor/). Scanning restarts itself after a bad code, a lost camera, a refused
-// permission that is granted again or a sleeping screen, and says so on screen.
+// permission that is granted again or a sleeping screen, and says so on screen. With no
+// camera, or the camera refused, it says so once and leaves typing and search to do the work.
 //
 // Offline, the device decides from the event's ticket list (GET .../tickets), kept in
 // localStorage and keyed by SHA-256 digests of the codes, queues each admission with its
@@ -33,7 +34,9 @@
     resultDetail: $("result-detail"), resultTimer: $("result-timer"), undo: $("undo"), next: $("next"),
     last: $("last"), lastText: $("last-text"), lastUndo: $("last-undo"),
     badge: $("network"), pending: $("pending"),
-    admitted: $("count-admitted"), expected: $("count-expected"), byType: $("count-types"), conflicts: $("conflicts"),
+    admitted: $("count-admitted"), expected: $("count-expected"), waiting: $("count-waiting"), byType: $("count-types"), conflicts: $("conflicts"),
+    deviceForm: $("device-form"), deviceName: $("device-name"), deviceError: $("device-error"),
+    deviceNamed: $("device-named"), deviceLabel: $("device-label"), deviceRename: $("device-rename"),
     report: $("sync-report"), reportList: $("sync-report-list"),
     manual: $("manual-form"), manualCode: $("manual-code"),
     search: $("search-form"), searchQuery: $("search-query"), searchResults: $("search-results"),
@@ -54,6 +57,7 @@
   }
   var device = localStorage.getItem("door:device");
   if (!device) { device = "phone-" + randomId(); try { localStorage.setItem("door:device", device); } catch (e) { /* private mode */ } }
+  var deviceName = localStorage.getItem("door:device-name") || "";
 
   var queue = load("queue", []);        // [{code, nonce, at, key}] admitted offline, not yet synced
   var list = load("list", null);        // {salt, expires_at, tickets: {key: entry}, etag, server_time}
@@ -173,8 +177,13 @@
     focusBefore = null;
   }
   function who(t) { return t ? [t.name || "No name", t.type].filter(Boolean).join(" · ") : ""; }
+  function deviceWords(id, name) {
+    if (!id) { return ""; }
+    if (id === device) { return deviceName ? deviceName + " (this phone)" : "this phone"; }
+    return name || "another phone";
+  }
   function whereFirst(data) {
-    var place = !data.device ? "" : data.device === device ? " on this phone" : " on another phone";
+    var place = data.device ? " on " + deviceWords(data.device, data.device_name) : "";
     if (!data.checked_in_at) { return "Admitted earlier" + (data.by ? " by " + data.by : "") + place + "."; }
     return "First scanned at " + clock(data.checked_in_at) + " (" + ago(data.checked_in_at) + ")" +
       (data.by ? " by " + data.by : "") + place + ".";
@@ -216,23 +225,54 @@
   function json(r) { return r.json().then(function (d) { d.httpStatus = r.status; return d; }); }
 
   // Admitting -------------------------------------------------------------------------------
+  // decide(): the server's answer, or this phone's from its list when the server is out of
+  // reach (with the same nonce, so that if the server did admit it the sync changes nothing).
+  function decide(code, nonce) {
+    var offline = function () { return decideOffline(code, nonce).then(function (d) { return { data: d, offline: true }; }); };
+    if (!online || signedOut) { return offline(); }
+    return request("POST", api, { code: code, nonce: nonce, device: device }, TIMEOUT_MS)
+      .then(json)
+      .then(function (data) {
+        if (data.httpStatus !== 200) { return { data: { result: "cannot_check", message: data.message || "The server refused this request." }, offline: false }; }
+        data.nonce = nonce;
+        rememberAnswer(data);
+        return { data: data, offline: false };
+      }, offline);
+  }
   function admit(raw) {
     var code = canonical(raw);
     if (!code) { return; }
-    var nonce = randomId();
-    if (!online || signedOut) { admitOffline(code, nonce); return; }
-    request("POST", api, { code: code, nonce: nonce, device: device }, TIMEOUT_MS)
-      .then(json)
-      .then(function (data) {
-        if (data.httpStatus !== 200) { show("error", "Cannot check", "", data.message || "The server refused this request."); return; }
-        data.nonce = nonce;
-        rememberAnswer(data);
-        showOutcome(data, false);
-        poll();
-      })
-      // No answer in time: decide from the list, with the same nonce, so that if the server
-      // did admit it the sync changes nothing.
-      .catch(function () { admitOffline(code, nonce); });
+    decide(code, randomId()).then(function (r) {
+      showOutcome(r.data, r.offline);
+      if (!r.offline) { poll(); }
+    });
+  }
+  // Everyone on one order, one after another, with one result for them all.
+  function admitAll(codes, order) {
+    var answers = [];
+    var chain = Promise.resolve();
+    codes.forEach(function (code) {
+      chain = chain.then(function () { return decide(canonical(code), randomId()); }).then(function (r) { answers.push(r); });
+    });
+    chain.then(function () {
+      var inNow = answers.filter(function (r) { return r.data.result === "admitted"; });
+      var lines = answers.map(function (r) {
+        var d = r.data, name = d.ticket ? d.ticket.name || d.ticket.reference : d.code;
+        if (d.result === "admitted") { return name + ": admitted" + (r.offline ? " (offline)" : ""); }
+        if (d.result === "already_checked_in") { return name + ": already checked in"; }
+        return name + ": not valid";
+      });
+      last = !inNow.length ? null : {
+        name: "order " + order,
+        group: inNow.map(function (r) { return { code: r.data.code, nonce: r.data.nonce, checkinId: r.data.checkin_id || null, offline: r.offline, name: who(r.data.ticket) }; }),
+      };
+      els.last.hidden = !last;
+      if (last) { els.lastText.textContent = "Last admitted: " + inNow.length + " on order " + order; }
+      var all = inNow.length === answers.length;
+      show(all ? "admitted" : "already", all ? "Admitted " + inNow.length : "Admitted " + inNow.length + " of " + answers.length,
+        "Order " + order, lines.join(". ") + ".");
+      poll();
+    });
   }
 
   function rememberAnswer(data) {
@@ -240,7 +280,7 @@
     listKey(data.code).then(function (key) {
       if (key && list.tickets[key]) {
         list.tickets[key].checked_in_at = data.checked_in_at;
-        list.tickets[key].by = data.by; list.tickets[key].device = data.device;
+        list.tickets[key].by = data.by; list.tickets[key].device = data.device; list.tickets[key].device_name = data.device_name;
         save("list", list);
       }
     });
@@ -252,58 +292,72 @@
     unknown: "Not on this event's ticket list.",
     ambiguous: "More than one ticket starts with this reference. Type the whole code.",
   };
-  function admitOffline(code, nonce) {
-    findLocal(code).then(function (found) {
+  function decideOffline(code, nonce) {
+    return findLocal(code).then(function (found) {
       if (found.error) {
         var cannot = found.error === "no_list" || found.error === "no_crypto";
-        showOutcome({ result: cannot ? "cannot_check" : "not_valid", message: NOT_ON_LIST[found.error] }, true);
-        return;
+        return { result: cannot ? "cannot_check" : "not_valid", code: code, message: NOT_ON_LIST[found.error] };
       }
       var t = found.entry;
       var ticket = { name: t.name, type: t.type, reference: t.ref };
       if (t.status !== "valid") {
-        showOutcome({ result: "not_valid", ticket: ticket, message: t.status === "cancelled" ? "This ticket was cancelled or refunded." : "This ticket has not been paid for." }, true);
-        return;
+        return { result: "not_valid", code: code, ticket: ticket, message: t.status === "cancelled" ? "This ticket was cancelled or refunded." : "This ticket has not been paid for." };
       }
       if (local[found.key]) {
-        showOutcome({ result: "already_checked_in", ticket: ticket, checked_in_at: local[found.key].at, device: device, by: "" }, true);
-        return;
+        return { result: "already_checked_in", code: code, ticket: ticket, checked_in_at: local[found.key].at, device: device, by: "" };
       }
       if (t.checked_in_at) {
-        showOutcome({ result: "already_checked_in", ticket: ticket, checked_in_at: t.checked_in_at, by: t.by, device: t.device }, true);
-        return;
+        return { result: "already_checked_in", code: code, ticket: ticket, checked_in_at: t.checked_in_at, by: t.by, device: t.device, device_name: t.device_name };
       }
       var at = new Date().toISOString();
       local[found.key] = { at: at };
       queue.push({ code: code, nonce: nonce, at: at, key: found.key });
       save("queue", queue); save("local", local);
       updateBadge();
-      showOutcome({ result: "admitted", code: code, nonce: nonce, ticket: ticket }, true);
+      return { result: "admitted", code: code, nonce: nonce, ticket: ticket };
     });
   }
 
-  function undo() {
-    if (!last) { return; }
-    var done = last;
+  // One admission of this phone's, named by its nonce: never another phone's, even after a
+  // sync recorded it as the second admission of the ticket. -> Promise of the server's answer.
+  function undoOne(done) {
     var queued = queue.filter(function (q) { return q.nonce === done.nonce; })[0];
     if (done.offline && queued) {
       queue = queue.filter(function (q) { return q !== queued; });
       delete local[queued.key];
       save("queue", queue); save("local", local); updateBadge();
-      finishUndo(true, "Admission of " + done.name + " undone.");
-      return;
+      return Promise.resolve({ ok: true, message: "Admission of " + done.name + " undone." });
     }
-    request("POST", base + "/checkins/undo", { code: done.code, checkin_id: done.checkinId }, 8000)
+    var body = done.nonce ? { code: done.code, nonce: done.nonce } : { code: done.code, checkin_id: done.checkinId };
+    return request("POST", base + "/checkins/undo", body, 8000)
       .then(json)
       .then(function (data) {
-        if (data.ok) { listKey(done.code).then(function (k) { if (k && list && list.tickets[k]) { list.tickets[k].checked_in_at = null; save("list", list); } }); poll(); }
-        finishUndo(data.ok, data.message || "");
-      })
-      .catch(function () { show("error", "Could not undo", done.name, "No connection. Try Undo again when the badge says Online."); });
+        if (data.ok && !data.still_in) { listKey(done.code).then(function (k) { if (k && list && list.tickets[k]) { list.tickets[k].checked_in_at = null; save("list", list); } }); }
+        return data;
+      });
   }
-  function finishUndo(ok, message) {
+  function undo() {
+    if (!last) { return; }
+    var done = last;
+    var items = done.group || [done];
+    var answers = [];
+    var chain = Promise.resolve();
+    items.forEach(function (item) {
+      chain = chain.then(function () { return undoOne(item); }).then(function (data) { answers.push(data); });
+    });
+    chain.then(function () {
+      var ok = answers.every(function (a) { return a.ok; });
+      poll();
+      if (items.length === 1) {
+        finishUndo(answers[0].ok, answers[0].message || "", answers[0].duplicate ? "Second admission withdrawn" : "");
+      } else {
+        finishUndo(ok, answers.map(function (a) { return a.message; }).join(". ") + ".", ok ? "Admissions undone" : "");
+      }
+    }).catch(function () { show("error", "Could not undo", done.name, "No connection. Try Undo again when the badge says Online."); });
+  }
+  function finishUndo(ok, message, title) {
     if (ok) { last = null; els.last.hidden = true; }
-    show("undone", ok ? "Admission undone" : "Could not undo", "", message);
+    show("undone", title || (ok ? "Admission undone" : "Could not undo"), "", message);
   }
   els.undo.addEventListener("click", undo);
   els.lastUndo.addEventListener("click", undo);
@@ -331,14 +385,17 @@
   function searchLocal(q) {
     if (!list) { return []; }
     var lower = q.toLowerCase(), ref = canonical(q);
-    return Object.keys(list.tickets).filter(function (key) {
+    var keys = Object.keys(list.tickets);
+    var orders = {};
+    keys.filter(function (key) {
       var t = list.tickets[key];
       return (t.name || "").toLowerCase().indexOf(lower) >= 0 ||
         (ref.length >= 4 && canonical(t.ref).indexOf(ref) === 0) || canonical(t.order) === ref;
-    }).slice(0, 20).map(function (key) {
+    }).slice(0, 20).forEach(function (key) { orders[list.tickets[key].order] = true; });
+    return keys.filter(function (key) { return orders[list.tickets[key].order]; }).slice(0, 40).map(function (key) {
       var t = list.tickets[key];
       var at = local[key] ? local[key].at : t.checked_in_at;
-      return { code: t.ref, name: t.name, type: t.type, reference: t.ref, status: t.status, checked_in_at: at, by: t.by };
+      return { code: t.ref, name: t.name, type: t.type, reference: t.ref, order_reference: t.order, status: t.status, checked_in_at: at, by: t.by };
     });
   }
   function renderSearch(found, q) {
@@ -349,37 +406,116 @@
       els.searchResults.appendChild(p);
       return;
     }
-    var ul = document.createElement("ul");
-    ul.className = "door-attendees";
+    // One group per order, in the order the results came, with Admit all for a party.
+    var orders = [], byOrder = {};
     found.forEach(function (a) {
-      var li = document.createElement("li");
-      li.className = "door-attendee";
-      var text = document.createElement("span");
-      text.className = "door-attendee__text";
-      var strong = document.createElement("strong");
-      strong.textContent = a.name || "No name";
-      text.appendChild(strong);
-      text.appendChild(document.createTextNode(" · " + a.type + " · " + a.reference));
-      text.appendChild(document.createElement("br"));
-      text.appendChild(document.createTextNode(a.status !== "valid" ? "Not valid: " + a.status
-        : a.checked_in_at ? "In at " + clock(a.checked_in_at) + (a.by ? " (" + a.by + ")" : "") : "Not in yet"));
-      li.appendChild(text);
-      if (a.status === "valid" && !a.checked_in_at) {
-        var b = document.createElement("button");
-        b.type = "button"; b.className = "button"; b.textContent = "Admit";
-        b.setAttribute("aria-label", "Admit " + (a.name || a.reference));
-        b.addEventListener("click", function () { admit(a.code); b.disabled = true; });
-        li.appendChild(b);
-      }
-      ul.appendChild(li);
+      var ref = a.order_reference || a.reference;
+      if (!byOrder[ref]) { byOrder[ref] = []; orders.push(ref); }
+      byOrder[ref].push(a);
     });
-    els.searchResults.appendChild(ul);
+    var outer = document.createElement("ul");
+    outer.className = "door-attendees";
+    orders.forEach(function (ref) {
+      var group = document.createElement("li");
+      group.className = "door-order";
+      var ul = document.createElement("ul");
+      ul.className = "door-attendees";
+      var open = byOrder[ref].filter(function (a) { return a.status === "valid" && !a.checked_in_at; });
+      byOrder[ref].forEach(function (a) { ul.appendChild(attendeeItem(a)); });
+      group.appendChild(ul);
+      if (open.length > 1) {
+        var all = document.createElement("button");
+        all.type = "button"; all.className = "button door-order__all";
+        all.textContent = "Admit all on this order (" + open.length + ")";
+        all.setAttribute("aria-label", "Admit all " + open.length + " on order " + ref);
+        all.addEventListener("click", function () {
+          all.disabled = true;
+          Array.prototype.forEach.call(group.querySelectorAll("button"), function (b) { b.disabled = true; });
+          admitAll(open.map(function (a) { return a.code; }), ref);
+        });
+        group.appendChild(all);
+      }
+      outer.appendChild(group);
+    });
+    els.searchResults.appendChild(outer);
+  }
+  var STATUS_WORDS = { cancelled: "Cancelled or refunded", released: "Not paid", held: "Not paid" };
+  function attendeeItem(a) {
+    var li = document.createElement("li");
+    li.className = "door-attendee" + (a.status !== "valid" ? " door-attendee--invalid" : "");
+    var text = document.createElement("span");
+    text.className = "door-attendee__text";
+    var strong = document.createElement("strong");
+    strong.textContent = a.name || "No name";
+    text.appendChild(strong);
+    text.appendChild(document.createTextNode(" · " + a.type + " · "));
+    var ref = document.createElement("span");
+    ref.className = "nowrap";                       // a reference never breaks mid-code
+    ref.textContent = a.reference;
+    text.appendChild(ref);
+    text.appendChild(document.createElement("br"));
+    if (a.status !== "valid") {
+      var tag = document.createElement("span");
+      tag.className = "door-tag door-tag--invalid";
+      tag.textContent = "Not valid";
+      text.appendChild(tag);
+      text.appendChild(document.createTextNode(" " + (STATUS_WORDS[a.status] || a.status)));
+    } else {
+      text.appendChild(document.createTextNode(a.checked_in_at ? "In at " + clock(a.checked_in_at) + (a.by ? " (" + a.by + ")" : "") : "Not in yet"));
+    }
+    li.appendChild(text);
+    if (a.status === "valid" && !a.checked_in_at) {
+      var b = document.createElement("button");
+      b.type = "button"; b.className = "button"; b.textContent = "Admit";
+      b.setAttribute("aria-label", "Admit " + (a.name || a.reference));
+      b.addEventListener("click", function () { admit(a.code); b.disabled = true; });
+      li.appendChild(b);
+    }
+    return li;
   }
 
+  // This phone's name ----------------------------------------------------------------------
+  function showDevice() {
+    els.deviceForm.hidden = !!deviceName;
+    els.deviceNamed.hidden = !deviceName;
+    els.deviceLabel.textContent = deviceName;
+  }
+  function sendName() {
+    if (!deviceName || !localStorage.getItem("door:device-name-unsent")) { return; }
+    request("POST", base + "/device", { device: device, name: deviceName }, TIMEOUT_MS)
+      .then(json)
+      .then(function (data) { if (data.httpStatus === 200) { localStorage.removeItem("door:device-name-unsent"); } })
+      .catch(function () { /* sent when the server answers again */ });
+  }
+  els.deviceForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var name = els.deviceName.value.replace(/\s+/g, " ").trim();
+    els.deviceError.hidden = true;
+    if (!name || name.length > 60) {
+      els.deviceError.textContent = name ? "Name must be 60 characters or fewer" : "Enter a name for this phone, like Main door phone";
+      els.deviceError.hidden = false;
+      els.deviceName.focus();
+      return;
+    }
+    deviceName = name;
+    try { localStorage.setItem("door:device-name", name); localStorage.setItem("door:device-name-unsent", "1"); } catch (err) { /* private mode */ }
+    showDevice();
+    sendName();
+    els.deviceRename.focus();
+  });
+  els.deviceRename.addEventListener("click", function () {
+    els.deviceForm.hidden = false;
+    els.deviceNamed.hidden = true;
+    els.deviceName.value = deviceName;
+    els.deviceName.focus();
+  });
+
   // Network state, counts, the ticket list and syncing -------------------------------------
-  function setOnline(value) { if (online !== value) { online = value; updateBadge(); if (value) { sync(); } } }
+  function setOnline(value) { if (online !== value) { online = value; updateBadge(); if (value) { sync(); sendName(); } } }
   function setSignedOut(value) { if (signedOut !== value) { signedOut = value; updateBadge(); } }
+  var lastCounts = null;
   function updateBadge() {
+    renderCount();
     els.badge.textContent = signedOut ? "Signed out" : online ? "Online" : "Offline";
     els.badge.className = "door-badge door-badge--" + (signedOut || !online ? "offline" : "online");
     els.pending.textContent = queue.length ? queue.length + " waiting to sync" : "All synced";
@@ -394,8 +530,15 @@
   window.addEventListener("online", poll);
   window.addEventListener("offline", function () { setOnline(false); });
 
+  // The count includes this phone's admissions waiting to sync, and says so.
+  function renderCount() {
+    if (!lastCounts) { return; }
+    els.admitted.textContent = lastCounts.admitted + queue.length;
+    els.waiting.textContent = queue.length ? " (" + queue.length + " waiting to sync)" : "";
+  }
   function renderCounts(data) {
-    els.admitted.textContent = data.admitted;
+    lastCounts = { admitted: data.admitted };
+    renderCount();
     els.expected.textContent = data.expected;
     els.byType.textContent = "";
     (data.by_type || []).forEach(function (t) {
@@ -418,11 +561,23 @@
         if (data.httpStatus !== 200) { since = null; return; }
         renderCounts(data);
         if (data.changes && list) {
+          var overtaken = [];
           Object.keys(data.changes).forEach(function (key) {
+            var before = list.tickets[key], after = data.changes[key];
+            // This phone's synced admission, now another phone's earlier scan: admitted twice.
+            if (before && before.device === device && before.checked_in_at && after.checked_in_at && after.device && after.device !== device) {
+              overtaken.push({ entry: after, mine: before.checked_in_at });
+            }
             list.tickets[key] = data.changes[key];
             if (data.changes[key].checked_in_at && local[key] && !queued(key)) { delete local[key]; }
           });
           indexList(); save("list", list); save("local", local);
+          if (overtaken.length) {
+            report(overtaken.map(function (o) {
+              return { name: (o.entry.name || "No name") + " (" + o.entry.ref + ")", twice: true,
+                first: { device: o.entry.device, name: o.entry.device_name, at: o.entry.checked_in_at }, second: { device: device, at: o.mine } };
+            }));
+          }
         }
         since = data.server_time; save("since", since);
         return sync();
@@ -463,38 +618,50 @@
           var r = byNonce[q.nonce];
           if (!r) { return; }
           var entry = list && list.tickets[q.key];
-          if (r.result === "admitted" && entry) { entry.checked_in_at = q.at; entry.by = staff; entry.device = device; }
-          if (r.result !== "admitted") { problems.push({ q: q, r: r, entry: entry }); }
+          var name = entry ? (entry.name || "No name") + " (" + entry.ref + ")" : q.code;
+          if (r.result === "admitted" && entry) { entry.checked_in_at = q.at; entry.by = staff; entry.device = device; entry.device_name = deviceName; }
+          if (r.result === "admitted" && lastCounts) { lastCounts.admitted += 1; }   // until the next poll says so
+          if (r.result === "conflict") {
+            problems.push({ name: name, twice: true, first: { device: r.first && r.first.device, name: r.first && r.first.device_name, at: r.first && r.first.at }, second: { device: device, at: q.at } });
+          } else if (r.result === "admitted" && r.later) {
+            problems.push({ name: name, twice: true, first: { device: device, at: q.at }, second: { device: r.later.device, name: r.later.device_name, at: r.later.at } });
+          } else if (r.result !== "admitted") {
+            problems.push({ name: name, twice: false, at: q.at, message: r.message || r.reason });
+          }
           delete local[q.key];
         });
         queue = queue.filter(function (q) { return !byNonce[q.nonce]; });
         save("queue", queue); save("local", local); if (list) { save("list", list); }
         updateBadge();
         if (problems.length) { report(problems); }
+        setTimeout(poll, 0);
       })
       .catch(function () { /* stays queued */ })
       .then(function () { syncing = false; if (queue.length && online) { setTimeout(sync, 500); } });
+  }
+  // "Admitted twice while offline: on Main door phone at 8:23pm and on this phone at 8:23pm"
+  function twiceWords(p) {
+    return "Admitted twice while offline: on " + deviceWords(p.first.device, p.first.name) + " at " + clock(p.first.at) +
+      " and on " + deviceWords(p.second.device, p.second.name) + " at " + clock(p.second.at) + ". The first scan counts.";
   }
   function report(problems) {
     els.report.hidden = false;
     problems.forEach(function (p) {
       var li = document.createElement("li");
-      var name = p.entry ? (p.entry.name || "No name") + " (" + p.entry.ref + ")" : p.q.code;
-      li.textContent = p.r.result === "conflict"
-        ? name + ": admitted offline here at " + clock(p.q.at) + ", and also at " + clock(p.r.first && p.r.first.at) + (p.r.first && p.r.first.by ? " by " + p.r.first.by : "") + " on another phone."
-        : name + ": admitted offline at " + clock(p.q.at) + ", but not valid: " + (p.r.message || p.r.reason) + ".";
+      li.textContent = p.name + ": " + (p.twice ? twiceWords(p) : "admitted offline at " + clock(p.at) + ", but not valid: " + p.message + ".");
       els.reportList.appendChild(li);
     });
-    var twice = problems.some(function (p) { return p.r.result === "conflict"; });
+    var twice = problems.some(function (p) { return p.twice; });
+    var n = problems.length;
     show(twice ? "already" : "invalid", twice ? "Admitted twice while offline" : "Offline admission not valid", "",
-      problems.length + (problems.length === 1 ? " admission" : " admissions") + " from the offline queue need a look: see Found when syncing.");
+      n + (n === 1 ? " admission" : " admissions") + " from the offline queue " + (n === 1 ? "needs" : "need") + " a look: see Found when syncing.");
   }
 
   // Camera ----------------------------------------------------------------------------------
   var canvas = document.createElement("canvas");
   var ctx = canvas.getContext("2d", { willReadFrequently: true });
   var detector = null;
-  var cam = { wanted: false, stream: null, gen: 0, starting: false, startedAt: 0, running: false, lastTime: -1, lastProgress: 0, denied: false, failedAt: 0, torch: false };
+  var cam = { failures: 0, blocked: false, wanted: false, stream: null, gen: 0, starting: false, startedAt: 0, running: false, lastTime: -1, lastProgress: 0, denied: false, failedAt: 0, torch: false };
   var seen = {};                         // code -> when it was last in view
 
   function status(text) { if (els.cameraStatus.textContent !== text) { els.cameraStatus.textContent = text; } }
@@ -521,7 +688,7 @@
     cam.wanted = true;
     try { localStorage.setItem("door:camera", "on"); } catch (e) { /* private mode */ }
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      status("This browser cannot use the camera on this page. Type codes or search by name below.");
+      giveUp("This browser cannot use a camera on this page. Type the code or search by name above.");
       return;
     }
     stopTracks();
@@ -540,7 +707,7 @@
       .then(function (stream) {
         if (gen !== cam.gen) { stream.getTracks().forEach(function (t) { t.stop(); }); return; }
         cam.stream = stream;
-        cam.denied = false;
+        cam.denied = false; cam.failures = 0;
         els.video.srcObject = stream;
         stream.getVideoTracks().forEach(function (track) {
           track.addEventListener("ended", function () {
@@ -559,11 +726,28 @@
       .catch(function (err) {
         if (gen !== cam.gen) { return; }
         cam.starting = false; cam.running = false; cam.failedAt = Date.now();
-        cam.denied = !!err && (err.name === "NotAllowedError" || err.name === "SecurityError");
-        status(cam.denied
-          ? "Camera permission was refused. Allow the camera for this site in the browser settings; scanning restarts by itself."
-          : "The camera could not start (" + ((err && err.name) || "error") + "). Trying again… You can also type codes below.");
+        var name = (err && err.name) || "";
+        cam.denied = name === "NotAllowedError" || name === "SecurityError";
+        cam.failures += 1;
+        // No camera, or it is refused: say so once and leave typing and search to do the work.
+        // Anything else may pass (another app holding the camera): a few tries, then the same.
+        if (cam.denied) {
+          giveUp("The camera is blocked for this site. Type the code or search by name above. To scan, allow the camera in the browser's settings, then press Try the camera again.");
+        } else if (name === "NotFoundError" || name === "OverconstrainedError" || cam.failures >= 3) {
+          giveUp(name === "NotFoundError" || name === "OverconstrainedError"
+            ? "This phone has no camera the page can use. Type the code or search by name above."
+            : "The camera would not start. Type the code or search by name above, or press Try the camera again.");
+        } else {
+          status("The camera could not start. Trying again… You can type the code above meanwhile.");
+        }
       });
+  }
+  function giveUp(text) {
+    cam.wanted = false; cam.starting = false; cam.running = false; cam.blocked = true;
+    stopTracks();
+    try { localStorage.setItem("door:camera", "off"); } catch (e) { /* private mode */ }
+    els.start.textContent = "Try the camera again";
+    status(text);
   }
 
   function scanLoop(gen) {
@@ -655,13 +839,15 @@
   });
   if (navigator.permissions && navigator.permissions.query) {
     navigator.permissions.query({ name: "camera" }).then(function (p) {
-      p.addEventListener("change", function () { if (p.state === "granted" && cam.wanted) { startCamera(); } });
+      p.addEventListener("change", function () { if (p.state === "granted" && (cam.wanted || cam.blocked)) { startCamera(); } });
     }).catch(function () { /* not supported here */ });
   }
 
-  els.start.addEventListener("click", function () { unlockAudio(); startCamera(); });
+  els.start.addEventListener("click", function () { unlockAudio(); cam.failures = 0; cam.blocked = false; startCamera(); });
 
   // Start -----------------------------------------------------------------------------------
+  showDevice();
+  sendName();
   updateBadge();
   setInterval(poll, POLL_MS);
   setInterval(loadList, LIST_MS);

@@ -73,7 +73,7 @@ def test_create_an_event_with_a_new_venue_and_organisers(forms, session):
     assert names == ["On London", "The London Society"]
     page = forms.client.get(response.headers["location"])
     assert "is saved as a draft" in page.text
-    assert "Event created" in page.text  # the Activity section
+    assert "Olive Organiser created the event “Who should run London" in page.text  # Activity
 
 
 def test_summer_times_are_entered_in_london_time_and_stored_in_utc(forms, session):
@@ -207,7 +207,11 @@ def test_editing_keeps_a_started_event_editable_and_records_what_changed(forms, 
     entry = session.exec(select(AuditEntry)).one()
     assert entry.data["title"] == {"before": "London and Brexit", "after": "London after Brexit"}
     page = forms.client.get(f"/admin/events/{event.id}").text
-    assert "Title: London and Brexit → London after Brexit" in page
+    assert (
+        "Olive Organiser changed the title from “London and Brexit” to “London after Brexit” "
+        "and the venue from " in page
+    )
+    assert "to Bishopsgate Institute" in page
 
 
 def test_publish_preview_and_unpublish(forms, session, event, client):

@@ -1,5 +1,7 @@
 """Ticket types: add, edit, reorder, hide; capacity never below what is sold or held; audit."""
 
+import html
+
 import pytest
 from sqlmodel import select
 
@@ -113,9 +115,10 @@ def test_capacity_cannot_go_below_tickets_sold_or_held(db, forms, session, event
         "price": {"before": 1000, "after": 1200},
     }
     assert entry.actor == "olive@example.com" and entry.subject_id == standard.id
-    page = forms.client.get(f"/admin/events/{event.id}").text
+    page = html.unescape(forms.client.get(f"/admin/events/{event.id}").text)
     assert (
-        "Ticket type updated</strong> Standard. Price: £10.00 → £12.00, Capacity: none → 37" in page
+        "Olive Organiser changed Standard's price from £10.00 to £12.00 "
+        "and capacity from no limit to 37" in page
     )
 
 

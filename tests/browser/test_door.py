@@ -96,6 +96,12 @@ def _phone(camera_browser, live_server, user, slug):  # type: ignore[no-untyped-
     return context, page
 
 
+def name_phone(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_label("Name this phone").fill(name)
+    page.get_by_role("button", name="Save name").click()
+    expect(page.locator("#device-label")).to_have_text(name)
+
+
 def test_staff_scan_tickets_on_two_phones_and_offline(
     camera_browser, camera, live_server, session, staff, organiser
 ):
@@ -107,6 +113,9 @@ def test_staff_scan_tickets_on_two_phones_and_offline(
 
     phone_a, page = _phone(camera_browser, live_server, staff, event.slug)
     expect(page.locator("#count")).to_have_text("0 of 3 in")
+    assert_accessible(page)
+    screenshot(page, "door-unnamed-phone")
+    name_phone(page, "Main door phone")
     assert_accessible(page)
     screenshot(page, "door-ready-phone")
 
@@ -126,7 +135,7 @@ def test_staff_scan_tickets_on_two_phones_and_offline(
     expect(other.locator("#count")).to_have_text("1 of 3 in")
     other.get_by_role("button", name="Start camera").click()
     expect(other.locator("#result-title")).to_have_text("Already checked in", timeout=SCAN_TIMEOUT)
-    expect(other.locator("#result-detail")).to_contain_text("by Dora Door on another phone")
+    expect(other.locator("#result-detail")).to_contain_text("by Dora Door on Main door phone")
     assert_accessible(other)
     snap(other, "door-already-phone")
     phone_b.close()  # stops its capture, so the next capture reads the rewritten clip
@@ -149,6 +158,7 @@ def test_staff_scan_tickets_on_two_phones_and_offline(
     page.get_by_role("button", name="Scan next").click()
     expect(page.locator("#network")).to_have_text("Offline")
     expect(page.locator("#pending")).to_have_text("1 waiting to sync")
+    expect(page.locator("#count")).to_have_text("2 of 3 in (1 waiting to sync)")
     assert_accessible(page)
     screenshot(page, "door-offline-phone")
     phone_a.set_offline(False)

@@ -135,12 +135,15 @@ class Door:
                 key=KEY,
             )
 
-    def undo(self, event: Event, code: str, checkin_id: int | None = None):  # type: ignore[no-untyped-def]
+    def undo(  # type: ignore[no-untyped-def]
+        self, event: Event, code: str, checkin_id: int | None = None, *, nonce: str | None = None
+    ):
         with self.db.write_session() as s:
             return checkin.undo(
                 s,
                 event_id=event.id,
                 code=code,
+                nonce=nonce,
                 checkin_id=checkin_id,
                 by=self.user,
                 now=self.clock(),

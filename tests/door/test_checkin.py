@@ -125,7 +125,7 @@ def test_undo_lets_the_ticket_in_again(door, sale, session, clock):
     undone = door.undo(sale.event, ticket.code, first.checkin_id)
     assert undone.ok and undone.checkin_id == first.checkin_id
     assert admissions(session, ticket) == []
-    assert not door.undo(sale.event, ticket.code).ok  # nothing left to undo
+    assert not door.undo(sale.event, ticket.code, first.checkin_id).ok  # nothing left to undo
     clock.advance(minutes=1)
     assert door.admit(sale.event, ticket.code).result == "admitted"
     assert len(admissions(session, ticket, active_only=False)) == 2

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from booking import charts
-from booking.domain import reports
+from booking.domain import admissions, attendance, reports
 from booking.domain.errors import NotFound
 from booking.web.admin.common import page, path_id
 from booking.web.services import services
@@ -51,11 +51,27 @@ async def dashboard(request: Request) -> Response:
     except NotFound:
         raise HTTPException(404) from None
     chart = sales_chart(data.days) if data.days else None
+    log = await svc.read(admissions.for_event, event_id=data.event.id, limit=0)
     return page(
-        request, "admin/dashboard.html", {"data": data, "event": data.event, "chart": chart}
+        request,
+        "admin/dashboard.html",
+        {"data": data, "event": data.event, "chart": chart, "door": log},
     )
+
+
+async def checkins(request: Request) -> Response:
+    """The event's door log: who came in when, on which device, and double admissions."""
+    svc = services(request)
+    try:
+        event = await svc.read(reports.get_event, event_id=path_id(request, "event_id"))
+    except NotFound:
+        raise HTTPException(404) from None
+    log = await svc.read(admissions.for_event, event_id=event.id)
+    counts = await svc.read(attendance.counts, event_id=event.id)
+    return page(request, "admin/checkins.html", {"event": event, "door": log, "counts": counts})
 
 
 routes = [
     Route("/events/{event_id:id}/dashboard", dashboard, name="admin_event_dashboard"),
+    Route("/events/{event_id:id}/checkins", checkins, name="admin_event_checkins"),
 ]

@@ -14,7 +14,7 @@ from booking.domain import catalogue, event_admin, event_forms, event_overview
 from booking.domain.errors import Conflict, InvalidInput, NotFound
 from booking.models import EventStatus
 from booking.web import public
-from booking.web.admin.common import actor, describe, flash, page, path_id, redirect, values_of
+from booking.web.admin.common import actor, flash, page, path_id, redirect, values_of
 from booking.web.services import render, services
 
 
@@ -31,8 +31,7 @@ async def event_page(request: Request) -> Response:
         view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
     except NotFound:
         raise HTTPException(404) from None
-    activity = [(entry, describe(request, entry)) for entry in view.activity]
-    return page(request, "admin/event.html", {"view": view, "activity": activity})
+    return page(request, "admin/event.html", {"view": view, "activity": view.activity})
 
 
 async def _form_page(
