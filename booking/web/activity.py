@@ -310,6 +310,17 @@ SENTENCES: dict[str, Callable[[Narrator, AuditEntry, dict[str, Any]], str]] = {
     "access_code.created": _simple("{who} made the code {code}"),
     "order.confirmation_resent": _simple("{who} sent the confirmation email again to {to}"),
     "order.cancelled": _cancelled,
+    "order.email_changed": lambda n, e, d: (
+        f"{n.who(e)} changed the buyer's email address from "
+        f"{d['buyer_email']['before']} to {d['buyer_email']['after']}"
+    ),
+    "order.complimentary_issued": _simple(
+        "{who} gave {name} {tickets} complimentary {ticket_type} ticket(s) from the guest list"
+    ),
+    "order.complimentary_cancelled": _simple(
+        "{who} cancelled {name}'s {tickets} complimentary ticket(s)"
+    ),
+    "message.sent": _simple("{who} wrote “{subject}” to {recipients} ticket holders ({to})"),
     "order.tickets_refunded": _refunded_tickets,
     "order.refunded": lambda n, e, d: _refund_totals(
         n, e, d, f"{n.who(e)} refunded the order because the event was cancelled"

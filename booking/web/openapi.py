@@ -149,9 +149,18 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Undo": {
         "type": "object",
-        "properties": {"code": TEXT_IN, "checkin_id": {**INT, "minimum": 0, "maximum": MAX_ID}},
+        "properties": {
+            "code": TEXT_IN,
+            "nonce": TEXT_IN,
+            "checkin_id": {**INT, "minimum": 0, "maximum": MAX_ID},
+        },
     },
-    "Undone": _obj({"ok": {"type": "boolean"}, "message": STR, "checkin_id": _nullable(INT)}),
+    "Undone": _obj(
+        {"ok": {"type": "boolean"}, "message": STR, "checkin_id": _nullable(INT)},
+        {"duplicate": {"type": "boolean"}, "still_in": {"type": "boolean"}},
+    ),
+    "Device": {"type": "object", "properties": {"device": TEXT_IN, "name": TEXT_IN}},
+    "DeviceNamed": _obj({"device": STR, "name": STR}),
     "Attendees": _obj(
         {
             "attendees": {
@@ -296,6 +305,19 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _json(_ref("Undone"), "Undone, or why not"),
                 "400": _json(ERROR, "Not a JSON object, or checkin_id not a number"),
+                **DOOR_POST_ERRORS,
+            },
+        }
+    },
+    "/api/events/{slug}/device": {
+        "post": {
+            **DOOR_POST,
+            "summary": 'Name this device ("Main door phone")',
+            "parameters": [SLUG],
+            "requestBody": _body("Device"),
+            "responses": {
+                "200": _json(_ref("DeviceNamed"), "The device and its new name"),
+                "400": _json(ERROR, "No device, or a name that is empty or too long"),
                 **DOOR_POST_ERRORS,
             },
         }
