@@ -148,24 +148,37 @@ async def cancel(svc: Services, order: Order) -> Order:
 
 
 async def sweep_lapsed(svc: Services, *, now: datetime | None = None) -> int:
-    """Release holds whose time is up, expiring their Stripe sessions; returns how many."""
+    """Release holds whose time is up, expiring their Stripe sessions, and holds that never
+    got a Checkout Session (the process stopped in between); returns how many.
+
+    One order that fails (Stripe answers strangely, the order cannot be settled) is logged
+    and left for the next sweep; it never stops the others.
+    """
     now = now or svc.now()
     done = 0
     for order in await svc.read(orders.lapsed_holds, now=now):
-        assert order.id is not None
-        if order.stripe_session_id:
-            try:
-                session = await payments(svc).expire_checkout(order.stripe_session_id)
-            except PaymentError as exc:
-                log.warning("could not expire %s: %s", order.stripe_session_id, exc)
-                continue
-            if session.status == "complete":
-                await settle(svc, session)
-                done += 1
-                continue
-        if await svc.write(orders.release, order_id=order.id, now=now, note="hold lapsed"):
-            done += 1
+        try:
+            done += await _sweep_one(svc, order, now)
+        except Exception:  # noqa: BLE001 (one bad order must not stall every other hold)
+            log.exception("could not sweep the hold of order %s", order.reference)
     return done
+
+
+async def _sweep_one(svc: Services, order: Order, now: datetime) -> int:
+    assert order.id is not None
+    note = "hold lapsed"
+    if order.stripe_session_id:
+        try:
+            session = await payments(svc).expire_checkout(order.stripe_session_id)
+        except PaymentError as exc:
+            log.warning("could not expire %s: %s", order.stripe_session_id, exc)
+            return 0
+        if session.status == "complete":
+            await settle(svc, session)
+            return 1
+    elif order.expires_at > now:
+        note = "no payment page was made for this hold"
+    return int(await svc.write(orders.release, order_id=order.id, now=now, note=note))
 
 
 async def send_refund(svc: Services, refund: refunds.Outgoing) -> bool:

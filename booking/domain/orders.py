@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from booking.db import lock
@@ -40,6 +40,9 @@ from booking.models import (
     TicketType,
 )
 
+# How long a new hold may wait for its Checkout Session before the sweeper takes it back:
+# well past the Stripe client's timeout with its retries (10 s, three tries).
+UNSTARTED_GRACE = timedelta(minutes=2)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME = 200
 
@@ -420,11 +423,17 @@ def release(
 
 
 def lapsed_holds(session: Session, *, now: datetime, limit: int = 100) -> list[Order]:
-    """Pending orders whose hold has run out (their seats already count as free)."""
+    """Pending orders whose hold has run out (their seats already count as free), and ones
+    still without a Checkout Session UNSTARTED_GRACE after they were made: the process that
+    held the seats stopped before making the payment page, so no buyer can pay for them."""
+    stranded = and_(
+        col(Order.stripe_session_id).is_(None),
+        col(Order.created_at) <= now - UNSTARTED_GRACE,
+    )
     return list(
         session.exec(
             select(Order)
-            .where(Order.status == OrderStatus.PENDING, col(Order.expires_at) <= now)
+            .where(Order.status == OrderStatus.PENDING, or_(col(Order.expires_at) <= now, stranded))
             .order_by(col(Order.expires_at))
             .limit(limit)
         ).all()
