@@ -50,6 +50,15 @@ class Refund:
 
 
 @dataclass(frozen=True)
+class Charge:
+    id: str
+    payment_intent: str | None
+    amount: int
+    amount_refunded: int  # all refunded so far, whoever asked for it
+    currency: str
+
+
+@dataclass(frozen=True)
 class WebhookEvent:
     id: str
     type: str
@@ -75,6 +84,11 @@ class PaymentError(Exception):
         self.code = code
         self.http_status = http_status
         self.request_id = request_id
+
+
+def is_missing(exc: PaymentError) -> bool:
+    """Stripe does not know the object asked for (it will never know it: do not retry)."""
+    return exc.code == "resource_missing" or exc.http_status == 404
 
 
 class InvalidWebhook(ValueError):
@@ -225,6 +239,21 @@ class Payments:
         except stripe.StripeError as exc:
             raise _payment_error(exc) from exc
         return _to_refund(refund)
+
+    async def retrieve_charge(self, charge_id: str) -> Charge:
+        """The charge as Stripe has it now (a webhook's copy of it is not trusted)."""
+        try:
+            charge = await self._client.v1.charges.retrieve_async(charge_id)
+        except stripe.StripeError as exc:
+            raise _payment_error(exc) from exc
+        intent = charge.payment_intent
+        return Charge(
+            id=charge.id,
+            payment_intent=intent if intent is None or isinstance(intent, str) else intent.id,
+            amount=charge.amount,
+            amount_refunded=charge.amount_refunded,
+            currency=charge.currency,
+        )
 
     def parse_webhook(self, payload: bytes, signature_header: str | None) -> WebhookEvent:
         """Verify the ``Stripe-Signature`` over the raw body (300 s tolerance) and parse it."""
