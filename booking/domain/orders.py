@@ -19,7 +19,6 @@ from booking.db import lock
 from booking.domain import access_codes, audit, outbox, refunds, tickets
 from booking.domain.catalogue import SaleState, sale_state
 from booking.domain.errors import (
-    BookingError,
     EventCancelled,
     InvalidInput,
     NotFound,
@@ -47,9 +46,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME = 200
 
 
-class PaymentMismatch(BookingError):
-    code = "payment_mismatch"
-    status = 409
+MISMATCH = "payment_mismatch"  # status_reason of an order refunded for a mismatched payment
 
 
 @dataclass(frozen=True)
@@ -73,7 +70,8 @@ class PaidCheckout(Protocol):
 @dataclass(frozen=True)
 class Fulfilment:
     order: Order
-    # paid, already_paid, awaiting_payment, sold_out_refund, event_cancelled_refund, closed
+    # paid, already_paid, awaiting_payment, sold_out_refund, event_cancelled_refund,
+    # payment_mismatch_refund, closed
     outcome: str
 
     @property
@@ -298,6 +296,63 @@ def _seats_free_for(session: Session, order: Order, now: datetime) -> bool:
     return avail.room_remaining is None or wanted <= avail.room_remaining
 
 
+def mismatch(order: Order, checkout: PaidCheckout) -> str | None:
+    """Why this Checkout Session's payment is not a payment of this order, or None."""
+    if checkout.client_reference_id not in (None, order.reference):
+        return f"the payment names another order ({checkout.client_reference_id})"
+    if checkout.currency.upper() != order.currency.upper():
+        return f"paid in {checkout.currency.upper()}, the order is in {order.currency.upper()}"
+    if checkout.amount_total != order.total:
+        return f"paid {checkout.amount_total}, the order's total is {order.total} (minor units)"
+    return None
+
+
+def _refund_mismatch(
+    session: Session, order: Order, checkout: PaidCheckout, problem: str, now: datetime
+) -> Fulfilment:
+    """The buyer paid, but not for this order as it stands: issue no tickets, give the seats
+    back, and refund every penny taken through the refunds ledger. Once per order."""
+    assert order.id is not None
+    if order.status_reason == MISMATCH:
+        return Fulfilment(order, "payment_mismatch_refund")
+    if order.status not in (OrderStatus.PENDING, OrderStatus.EXPIRED, OrderStatus.FAILED):
+        return Fulfilment(order, "closed")  # settled by a matching payment before
+    before = order.status
+    order.status = OrderStatus.REFUNDED
+    order.status_reason = MISMATCH
+    order.stripe_payment_intent = checkout.payment_intent
+    session.add(order)
+    _set_tickets(session, order.id, TicketStatus.RELEASED, only={TicketStatus.HELD})
+    refund = refunds.open_payment_in(
+        session,
+        order=order,
+        amount=checkout.amount_total,
+        currency=checkout.currency.upper(),
+        reason=f"The payment did not match the order: {problem}",
+        now=now,
+    )
+    _history(session, order, OrderStatus.REFUNDED, f"payment did not match: {problem}", now)
+    audit.record(
+        session,
+        "order.payment_mismatch",
+        subject_type="order",
+        subject_id=order.id,
+        actor="stripe",
+        now=now,
+        event_id=order.event_id,
+        order_id=order.id,
+        data={
+            "problem": problem,
+            "checkout_session": checkout.id,
+            "paid": {"amount": checkout.amount_total, "currency": checkout.currency.upper()},
+            "order_total": {"amount": order.total, "currency": order.currency},
+            "status": {"before": str(before), "after": str(order.status)},
+            "refund": refund.id if refund else None,
+        },
+    )
+    return Fulfilment(order, "payment_mismatch_refund")
+
+
 def fulfil_in(
     session: Session, *, checkout: PaidCheckout, now: datetime, code_key: bytes
 ) -> Fulfilment:
@@ -306,14 +361,15 @@ def fulfil_in(
     if order is None:
         raise NotFound("No order for this checkout session")
     assert order.id is not None
-    if checkout.client_reference_id not in (None, order.reference):
-        raise PaymentMismatch("The checkout session names another order")
-    if checkout.amount_total != order.total or checkout.currency.upper() != order.currency.upper():
-        raise PaymentMismatch("The amount paid does not match the order")
-    if checkout.payment_status not in ("paid", "no_payment_required"):
+    problem = mismatch(order, checkout)
+    if checkout.payment_status not in ("paid", "no_payment_required") or (
+        problem and checkout.payment_status != "paid"
+    ):
         return Fulfilment(order, "awaiting_payment")
     lock(session, order.event_id)
     session.refresh(order)
+    if problem:
+        return _refund_mismatch(session, order, checkout, problem, now)
     if order.status == OrderStatus.PAID:
         return Fulfilment(order, "already_paid")
     if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
@@ -365,9 +421,10 @@ def fulfil(
 ) -> Fulfilment:
     """Mark the order paid and issue its tickets, once, however often it is called.
 
-    Trusts only `checkout` as read back from Stripe: it must name this order, and its amount
-    and currency must equal the order's total. If the hold lapsed and the seats have gone
-    since, the order is marked for a refund instead. Raises NotFound or PaymentMismatch.
+    Trusts only `checkout` as read back from Stripe. A payment that does not name this order
+    or whose amount or currency is not the order's total issues no tickets: the order is
+    refunded in full instead, as it is when the hold lapsed and the seats have gone since.
+    Raises NotFound.
     """
     with session.begin():
         return fulfil_in(session, checkout=checkout, now=now, code_key=code_key)

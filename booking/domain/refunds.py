@@ -118,10 +118,46 @@ def open_in(
     amount = min(amount, refundable(session, order=order))
     if amount <= 0 or not order.stripe_payment_intent:
         return None
+    refund = _new(
+        session,
+        order,
+        amount=amount,
+        currency=order.currency,
+        reason=reason,
+        now=now,
+        created_by=created_by,
+    )
+    sync_in(session, order=order)
+    return refund
+
+
+def open_payment_in(
+    session: Session, *, order: Order, amount: int, currency: str, reason: str, now: datetime
+) -> Refund | None:
+    """Record that a payment which is not the order's (another amount or currency) goes back
+    in full: the amount Stripe took, not capped at the order's total. Caller's transaction;
+    None when nothing was taken."""
+    if amount <= 0 or not order.stripe_payment_intent:
+        return None
+    refund = _new(session, order, amount=amount, currency=currency, reason=reason, now=now)
+    sync_in(session, order=order)
+    return refund
+
+
+def _new(
+    session: Session,
+    order: Order,
+    *,
+    amount: int,
+    currency: str,
+    reason: str,
+    now: datetime,
+    created_by: int | None = None,
+) -> Refund:
     refund = Refund(
         order_id=order.id,  # type: ignore[arg-type]
         amount=amount,
-        currency=order.currency,
+        currency=currency,
         reason=reason[:MAX_REASON],
         status=RefundStatus.PENDING,
         # A placeholder until the row has its id; the key is final before the commit.
@@ -134,7 +170,6 @@ def open_in(
     assert refund.id is not None
     refund.idempotency_key = idempotency_key(order, refund.id)
     session.add(refund)
-    sync_in(session, order=order)
     return refund
 
 

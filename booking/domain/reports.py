@@ -8,7 +8,7 @@ refunded is what has gone back through Stripe; net is the difference.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from booking.domain.errors import NotFound
 from booking.domain.inventory import Availability
+from booking.domain.orders import MISMATCH
 from booking.models import (
     CheckIn,
     Event,
@@ -86,6 +87,8 @@ class Dashboard:
     promos: list[PromoLine]
     checked_in: int
     valid_tickets: int
+    # Payments that did not match their order, refunded in full (the organiser should know).
+    mismatched: list[Order] = field(default_factory=list)
 
 
 def _capacity(session: Session, event: Event, now: datetime) -> tuple[list[Capacity], Capacity]:
@@ -248,6 +251,14 @@ def dashboard(session: Session, *, event_id: int, now: datetime, zone: ZoneInfo)
         promos=_promos(session, event_id),
         checked_in=int(checked_in),
         valid_tickets=room.sold,
+        mismatched=list(
+            session.exec(
+                select(Order)
+                .where(Order.event_id == event_id, Order.status_reason == MISMATCH)
+                .order_by(col(Order.id).desc())
+                .limit(50)
+            ).all()
+        ),
     )
 
 
