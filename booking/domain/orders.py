@@ -16,14 +16,11 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from booking.db import lock
-from booking.domain import access_codes, audit, outbox, refunds, tickets
-from booking.domain.catalogue import SaleState, sale_state
+from booking.domain import access_codes, audit, inventory, outbox, refunds, tickets
 from booking.domain.errors import (
     EventCancelled,
     InvalidInput,
     NotFound,
-    SalesClosed,
-    SoldOut,
 )
 from booking.domain.inventory import availability
 from booking.models import (
@@ -164,14 +161,22 @@ def reserve(
     if not quantities:
         raise InvalidInput({"quantity": "Select how many tickets you want"})
     with session.begin():
-        event = session.get(Event, event_id)
+        # Lock first, then read everything the decision depends on (the event, its ticket
+        # types and capacities, the code): a row read before the lock can be stale by the
+        # time it is held, as an organiser's edit may commit while this waits.
+        lock(session, event_id)
+        event = session.get(Event, event_id, populate_existing=True)
         if event is None or event.status == EventStatus.DRAFT:
             raise NotFound("No event at this address")
         if event.status == EventStatus.CANCELLED:
             raise EventCancelled("This event has been cancelled, so tickets are not on sale")
         types = {
             t.id: t
-            for t in session.exec(select(TicketType).where(TicketType.event_id == event_id)).all()
+            for t in session.exec(
+                select(TicketType)
+                .where(TicketType.event_id == event_id)
+                .execution_options(populate_existing=True)
+            ).all()
         }
         code = (
             access_codes.find(session, event_id=event_id, code=came.code, now=now)
@@ -182,29 +187,16 @@ def reserve(
         errors = quantity_errors(types, quantities, unlocked=unlocked)
         if errors:
             raise InvalidInput(errors)
-        lock(session, event_id)
-        avail = availability(session, event=event, now=now)
-        room_wanted = sum(quantities.values())
-        for type_id, qty in quantities.items():
-            tt = types[type_id]
-            remaining = avail.remaining(tt)
-            state = sale_state(tt, remaining=remaining, event=event, now=now)
-            if state in (SaleState.NOT_YET, SaleState.ENDED, SaleState.UNAVAILABLE):
-                raise SalesClosed(f"{tt.name} tickets are not on sale now")
-            if remaining is not None and qty > remaining:
-                if remaining == 0:
-                    raise SoldOut(f"{tt.name} tickets have sold out", field=f"qty-{type_id}")
-                raise SoldOut(
-                    f"Only {remaining} {tt.name} tickets are left", field=f"qty-{type_id}"
-                )
-        if avail.room_remaining is not None and room_wanted > avail.room_remaining:
-            left = avail.room_remaining
-            raise SoldOut(
-                "This event has sold out" if left == 0 else f"Only {left} tickets are left",
-                field="quantity",
-            )
-        if code is not None:
-            access_codes.check_uses(session, code=code, wanted=room_wanted, now=now)
+        avail = availability(session, event=event, now=now, code=code)
+        refused = inventory.refusal(
+            avail,
+            event=event,
+            types=types,  # type: ignore[arg-type]
+            quantities=quantities,
+            now=now,
+        )
+        if refused is not None:
+            raise refused
         prices = {t: access_codes.price(types[t].price, code) for t in quantities}
         total = sum(prices[t] * q for t, q in quantities.items())
         order = Order(
@@ -279,21 +271,25 @@ def _set_tickets(session: Session, order_id: int, status: TicketStatus, *, only:
 
 
 def _seats_free_for(session: Session, order: Order, now: datetime) -> bool:
-    """Whether a lapsed order's seats could be sold to it again now (its own hold not counted)."""
-    event = session.get(Event, order.event_id)
+    """Whether a lapsed order's seats could be sold to it again now (its own hold not
+    counted, as it has lapsed). Call under the event's lock."""
+    event = session.get(Event, order.event_id, populate_existing=True)
     assert event is not None
-    avail = availability(session, event=event, now=now)
     lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()
     types = {
         t.id: t
-        for t in session.exec(select(TicketType).where(TicketType.event_id == event.id)).all()
+        for t in session.exec(
+            select(TicketType)
+            .where(TicketType.event_id == event.id)
+            .execution_options(populate_existing=True)
+        ).all()
+        if t.id is not None
     }
+    wanted: dict[int, int] = {}
     for line in lines:
-        remaining = avail.remaining(types[line.ticket_type_id])
-        if remaining is not None and line.quantity > remaining:
-            return False
-    wanted = sum(line.quantity for line in lines)
-    return avail.room_remaining is None or wanted <= avail.room_remaining
+        wanted[line.ticket_type_id] = wanted.get(line.ticket_type_id, 0) + line.quantity
+    avail = availability(session, event=event, now=now)
+    return inventory.shortfall(avail, types=types, quantities=wanted) is None
 
 
 def mismatch(order: Order, checkout: PaidCheckout) -> str | None:
