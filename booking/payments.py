@@ -6,7 +6,7 @@ failure into :class:`PaymentError` whose message is safe to show a buyer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +47,7 @@ class Refund:
     amount: int
     currency: str
     payment_intent: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,16 @@ class Payments:
             raise _payment_error(exc) from exc
         return _to_refund(refund)
 
+    async def list_refunds(self, *, payment_intent: str) -> list[Refund]:
+        """Every refund of a PaymentIntent's charge, newest first (all pages)."""
+        try:
+            listing = await self._client.v1.refunds.list_async(
+                {"payment_intent": payment_intent, "limit": 100}
+            )
+            return [_to_refund(refund) async for refund in listing.auto_paging_iter()]
+        except stripe.StripeError as exc:
+            raise _payment_error(exc) from exc
+
     async def retrieve_charge(self, charge_id: str) -> Charge:
         """The charge as Stripe has it now (a webhook's copy of it is not trusted)."""
         try:
@@ -327,6 +338,7 @@ def _to_refund(refund: Any) -> Refund:
         amount=refund.amount,
         currency=refund.currency,
         payment_intent=intent if intent is None or isinstance(intent, str) else intent.id,
+        metadata=_plain_metadata(refund.metadata),
     )
 
 

@@ -4,8 +4,10 @@ A refund is opened ("pending") in the same transaction as the change that owes t
 with an idempotency key of its own, `refund:{order reference}:{refund id}`. It is then sent
 to Stripe and marked "succeeded" with Stripe's refund id. A refund whose answer was lost
 stays pending and is sent again with the same key, which Stripe answers with the refund it
-already made, so the money goes back once. Refunds Stripe refuses for good (the charge was
-refunded meanwhile, say) are marked "failed" and never sent again.
+already made, so the money goes back once. Stripe forgets a key after a day, so before a
+refund older than that is sent again, the charge's refunds are listed and one whose metadata
+names this refund is adopted instead (booking.checkout.send_refund). Refunds Stripe refuses
+for good (the charge was refunded meanwhile, say) are marked "failed" and never sent again.
 
 An order's `amount_refunded` is derived, never added to: the larger of what its succeeded
 refunds add up to and what Stripe last reported for the charge (charge.refunded), capped at
@@ -52,6 +54,7 @@ class Outgoing:
     amount: int
     idempotency_key: str
     reason: str
+    created_at: datetime
 
 
 def idempotency_key(order: Order, refund_id: int) -> str:
@@ -280,6 +283,7 @@ def outgoing(session: Session, *, order_id: int | None = None, limit: int = 50) 
             amount=refund.amount,
             idempotency_key=refund.idempotency_key,
             reason=refund.reason,
+            created_at=refund.created_at,
         )
         for refund, reference, intent in session.exec(stmt).all()
     ]
