@@ -346,6 +346,7 @@ def _refund_mismatch(
             "refund": refund.id if refund else None,
         },
     )
+    outbox.queue_for_order(session, order=order, kind=MailKind.PAYMENT_MISMATCH, now=now)
     return Fulfilment(order, "payment_mismatch_refund")
 
 
