@@ -250,6 +250,7 @@ class MailKind(StrEnum):
     REFUNDED = "refunded"  # refunded by the organiser (e.g. from Stripe's dashboard)
     CANCELLED = "cancelled"  # cancelled by the buyer, money returned
     SOLD_OUT_REFUND = "sold_out_refund"  # paid after the hold lapsed and the seats had gone
+    PAYMENT_MISMATCH = "payment_mismatch"  # a payment that was not the order's: refunded
     SPEAKER_ANNOUNCED = "speaker_announced"  # a new speaker for an event the buyer booked
     EVENT_CANCELLED = "event_cancelled"  # the organiser cancelled the event; money returned
     INVITATION = "invitation"  # a link for a new back-office user to set a password

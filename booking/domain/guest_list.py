@@ -2,7 +2,7 @@
 
 A guest-list order is an ordinary order marked complimentary, paid at nothing: its tickets
 count against capacity under the same lock and the same rule as every sale
-(`orders.check_seats`), it gets the same confirmation email with QR codes, and it works at
+(`inventory.shortfall`), it gets the same confirmation email with QR codes, and it works at
 the door like any other. Cancelling it stops the tickets and gives the seats back.
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from booking.db import lock
-from booking.domain import audit, inputs, order_changes, orders, outbox, tickets
+from booking.domain import audit, inputs, inventory, order_changes, orders, outbox, tickets
 from booking.domain.errors import Conflict, EventCancelled, InvalidInput, NotFound
 from booking.domain.inventory import availability
 from booking.models import (
@@ -116,12 +116,13 @@ def issue(
         if tt is None:
             raise InvalidInput({"ticket_type": "Select a ticket type from the list"})
         wanted = {guest.ticket_type_id: guest.quantity}
-        try:
-            orders.check_seats(
-                availability(session, event=event, now=now), types=types, quantities=wanted
-            )
-        except orders.SoldOut as exc:
-            raise InvalidInput({"quantity": exc.message}) from None
+        short = inventory.shortfall(
+            availability(session, event=event, now=now),
+            types=types,  # type: ignore[arg-type]
+            quantities=wanted,
+        )
+        if short is not None:
+            raise InvalidInput({"quantity": short.message})
         order = Order(
             event_id=event_id,
             reference=tickets.new_order_reference(),

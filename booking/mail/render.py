@@ -30,6 +30,7 @@ TEMPLATES = {
     MailKind.REFUNDED: "refunded",
     MailKind.CANCELLED: "cancelled",
     MailKind.SOLD_OUT_REFUND: "sold_out_refund",
+    MailKind.PAYMENT_MISMATCH: "payment_mismatch",
     MailKind.SPEAKER_ANNOUNCED: "speaker_announced",
     MailKind.EVENT_CANCELLED: "event_cancelled",
     MailKind.MESSAGE: "message",
@@ -82,6 +83,8 @@ def subject(ctx: MailContext, clock: LocalTime) -> str:
         return f"Cancelled: your tickets for {title}"
     if kind == MailKind.SOLD_OUT_REFUND:
         return f"Sold out: we're refunding your payment for {title}"
+    if kind == MailKind.PAYMENT_MISMATCH:
+        return f"We're refunding your payment for {title}"
     if kind == MailKind.SPEAKER_ANNOUNCED and ctx.announcement is not None:
         return ctx.announcement.subject
     if kind == MailKind.SPEAKER_ANNOUNCED and ctx.speaker is not None:

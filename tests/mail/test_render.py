@@ -133,6 +133,22 @@ def test_paid_after_the_seats_had_gone_sends_the_sold_out_email(db, session, app
     assert "help@example.org" in row.body_html
 
 
+def test_a_payment_that_did_not_match_its_order_sends_the_refund_email(db, session, app):
+    event = make_event(session, capacity=5, contact_email="help@example.org")
+    standard = make_ticket_type(session, event, price=1000)
+    order = reserve(db, event, {standard.id: 1})
+    checkout = checkout_for(db, order)
+    checkout.amount_total = 1500
+    assert fulfil(db, checkout).outcome == "payment_mismatch_refund"
+    assert fulfil(db, checkout).outcome == "payment_mismatch_refund"
+    assert deliver(app.state.services).captured == 1
+    row = _by_kind(session)[MailKind.PAYMENT_MISMATCH]
+    assert row.recipient == "ada@example.com"
+    assert row.subject.startswith("We're refunding your payment for")
+    assert "did not match the order" in row.body_text
+    assert "refunding everything you paid" in row.body_html
+
+
 def test_a_new_speaker_is_announced_to_paid_orders_once(db, session, app):
     event = make_event(session, capacity=10)
     free = make_ticket_type(session, event, price=0, name="Free ticket")
