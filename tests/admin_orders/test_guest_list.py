@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from booking.domain import guest_list, orders, tickets
-from booking.domain.errors import Conflict, EventCancelled, InvalidInput
+from booking.domain.errors import Conflict, EventCancelled, InvalidInput, SoldOut
 from booking.models import (
     AuditEntry,
     EventStatus,
@@ -71,7 +71,7 @@ def test_guest_tickets_cannot_exceed_the_room_or_the_type(db, session, event, or
     issue(db, event, standard, organiser, clock.now, quantity=1)
     assert room_left(session, event, clock.now) == 0
     # And a buyer now finds the room full: comps and sales share one rule.
-    with db.write_session() as ws, pytest.raises(orders.SoldOut):
+    with db.write_session() as ws, pytest.raises(SoldOut):
         orders.reserve(
             ws,
             event_id=event.id,
