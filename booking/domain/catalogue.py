@@ -153,10 +153,33 @@ def organisers_of(session: Session, *, event_id: int) -> list[Organisation]:
     )
 
 
+def as_on_event(place: EventSpeaker, speaker: Speaker) -> Speaker:
+    """The speaker with this event's job title and biography: a copy outside the session,
+    so pages and emails read `speaker.affiliation` and `speaker.bio` as this event words them."""
+    return Speaker(
+        id=speaker.id,
+        name=speaker.name,
+        affiliation=place.affiliation,
+        bio=place.bio,
+        photo=speaker.photo,
+        url=speaker.url,
+    )
+
+
+def speaker_on(session: Session, *, event_id: int, speaker_id: int) -> Speaker | None:
+    """One speaker as this event words them, or None if they are not on it."""
+    row = session.exec(
+        select(EventSpeaker, Speaker)
+        .join(Speaker)
+        .where(EventSpeaker.event_id == event_id, EventSpeaker.speaker_id == speaker_id)
+    ).first()
+    return as_on_event(*row) if row else None
+
+
 def lineup_of(session: Session, *, event_id: int) -> list[Lineup]:
-    """The event's confirmed speakers, in their order."""
+    """The event's confirmed speakers, in their order, in this event's wording."""
     return [
-        Lineup(es.role, sp)
+        Lineup(es.role, as_on_event(es, sp))
         for es, sp in session.exec(
             select(EventSpeaker, Speaker)
             .join(Speaker)
