@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from booking.domain.venues import address
 from booking.models import Event, EventStatus, Order, Venue
 
 PRODID = "-//booking//event tickets//EN"
@@ -16,8 +17,7 @@ PRODID = "-//booking//event tickets//EN"
 def location_text(venue: Venue | None) -> str:
     if venue is None:
         return ""
-    parts = [venue.name, venue.address, venue.locality, venue.postcode]
-    return ", ".join(p for p in parts if p)
+    return ", ".join(p for p in (venue.name, address(venue)) if p)
 
 
 def _end(event: Event) -> datetime:

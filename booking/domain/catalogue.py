@@ -231,6 +231,27 @@ def event_page(
     )
 
 
+def as_published(page: EventPage) -> EventPage:
+    """A draft's page with its ticket types in the states they will have once it is
+    published (on sale, not yet on sale, sold out), for the organisers' preview."""
+    if page.event.status != EventStatus.DRAFT:
+        return page
+    published = Event(**{key: getattr(page.event, key) for key in Event.model_fields})
+    published.status = EventStatus.PUBLISHED  # a copy outside the session: nothing is saved
+    types = [o.ticket_type for o in page.offers + page.hidden_offers]
+    all_offers = offers(types, event=published, avail=page.availability, now=page.now)
+    return EventPage(
+        event=page.event,
+        venue=page.venue,
+        organisers=page.organisers,
+        speakers=page.speakers,
+        offers=[o for o in all_offers if o.ticket_type.visible],
+        hidden_offers=[o for o in all_offers if not o.ticket_type.visible],
+        availability=page.availability,
+        now=page.now,
+    )
+
+
 def shortfall(page: EventPage, offers: list[Offer], quantities: dict[int, int]) -> dict[str, str]:
     """Errors for quantities that the page's own reading already shows cannot be met."""
     by_id = {o.ticket_type.id: o for o in offers}

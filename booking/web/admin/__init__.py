@@ -14,6 +14,7 @@ def routes() -> list[BaseRoute]:
         announcements,
         cancel,
         dashboard,
+        event_pages,
         events,
         exports,
         mail,
@@ -24,6 +25,7 @@ def routes() -> list[BaseRoute]:
         speakers,
         ticket_types,
         users,
+        venues,
     )
 
     area = [*events.routes, *orders.routes, *mail.routes, *users.routes, *promo.routes]
@@ -35,6 +37,7 @@ def routes() -> list[BaseRoute]:
         *cancel.routes,
     ]
     area += [*order_actions.routes, *dashboard.routes, *exports.routes]
+    area += [*event_pages.routes, *venues.routes]
     return [
         Mount("/admin", routes=area, middleware=[Middleware(RequireRole, roles=[Role.ORGANISER])]),
         *users.public_routes,  # /invitation/{token}: for people who cannot sign in yet

@@ -24,8 +24,9 @@ from booking.models import (
     PromoLink,
     TicketType,
 )
+from booking.web.admin.common import page as admin_page
 from booking.web.auth import current_user
-from booking.web.services import absolute_url, render, services
+from booking.web.services import absolute_url, services
 
 
 def _load(session: Session, *, event_id: int) -> dict[str, Any]:
@@ -86,7 +87,7 @@ async def page(
         }
         for link in data["links"]
     }
-    return render(
+    return admin_page(
         request,
         "admin/promo.html",
         {
@@ -95,7 +96,7 @@ async def page(
             "values": values or {},
             "errors": errors or {},
         },
-        status_code=status,
+        status=status,
     )
 
 
