@@ -22,6 +22,7 @@ def routes() -> list[BaseRoute]:
         order_actions,
         orders,
         promo,
+        promo_edit,
         speakers,
         ticket_types,
         users,
@@ -37,7 +38,7 @@ def routes() -> list[BaseRoute]:
         *cancel.routes,
     ]
     area += [*order_actions.routes, *dashboard.routes, *exports.routes]
-    area += [*event_pages.routes, *venues.routes]
+    area += [*event_pages.routes, *venues.routes, *promo_edit.routes]
     return [
         Mount("/admin", routes=area, middleware=[Middleware(RequireRole, roles=[Role.ORGANISER])]),
         *users.public_routes,  # /invitation/{token}: for people who cannot sign in yet
