@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = 25 * 1024 * 1024  # phones take photos of 10 MB and more; all are re-encoded
 MAX_SIDE = 8000
 MIN_SIDE = 100
 FORMATS = ("JPEG", "PNG", "WEBP")
