@@ -195,3 +195,28 @@ def test_the_draft_preview_shows_ticket_types_on_sale(forms, session):
     assert [o.state for o in offers] == ["on_sale"]
     public = forms.client.get(f"/events/{event.slug}")
     assert public.status_code == 404
+
+
+def test_a_copy_gets_its_own_copy_of_the_hero_image(forms, session, settings, event):
+    from pathlib import Path
+
+    from booking import images
+    from tests.admin.test_speakers import png
+
+    stored = images.store(
+        images.process(png(800, 450), images.HERO), images.HERO, media_dir=settings.media_dir
+    )
+    event.hero_image = stored
+    session.add(event)
+    session.commit()
+    response = forms.post(
+        f"/admin/events/{event.id}/copy",
+        {"title": "Again", "slug": "again", "starts_date": "2036-05-07", "starts_time": "19:00"},
+    )
+    assert response.status_code == 303
+    copy = session.exec(select(Event).where(Event.slug == "again")).one()
+    assert copy.hero_image.startswith("/media/events/") and copy.hero_image != stored
+    media = Path(settings.media_dir)
+    original = media / stored.removeprefix("/media/")
+    duplicate = media / copy.hero_image.removeprefix("/media/")
+    assert duplicate.read_bytes() == original.read_bytes()
