@@ -266,6 +266,16 @@ def test_switching_a_members_code_off_mid_sale(page, browser, live_server, db, s
     assert page.get_by_text("Enter an amount off or a percentage off, not both").first.is_visible()
     checked(page, "promo-code-edit-error-phone")
 
+    page.goto(live_server.url + f"/admin/events/{debate.id}/promo")
+    page.get_by_label("Label").first.fill("On London: the Brexit debate")
+    submit(page, "Make link")
+    assert page.get_by_text("is made. Copy it into the article below.").is_visible()
+    page.get_by_role("link", name="Edit On London: the Brexit debate").click()
+    page.get_by_label("Label").fill("On London: Brexit debate preview")
+    checked(page, "promo-link-edit-phone")
+    submit(page, "Save the link")
+    assert page.get_by_role("heading", name="On London: Brexit debate preview").is_visible()
+
 
 def noise_png(path: Path, megabytes: int) -> None:
     side = int((megabytes * 1024 * 1024 / 3) ** 0.5) + 8
