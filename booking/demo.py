@@ -158,6 +158,8 @@ def load(session: Session, *, settings: Settings, now: datetime) -> Event:
                 speaker_id=speaker.id,
                 position=position,
                 role=SpeakerRole.SPEAKER,
+                affiliation=affiliation,
+                bio=bio,
             )
         )
     for position, (name, price, visible, desc) in enumerate(

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from booking.domain.venues import address
 from booking.models import Event, EventStatus, Order, Venue
 
 PRODID = "-//booking//event tickets//EN"
@@ -127,8 +128,7 @@ def vtimezone(zone: ZoneInfo, rules: list[Change]) -> icalendar.Timezone:
 def location_text(venue: Venue | None) -> str:
     if venue is None:
         return ""
-    parts = [venue.name, venue.address, venue.locality, venue.postcode]
-    return ", ".join(p for p in parts if p)
+    return ", ".join(p for p in (venue.name, address(venue)) if p)
 
 
 def _end(event: Event) -> datetime:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = 25 * 1024 * 1024  # phones take photos of 10 MB and more; all are re-encoded
 MAX_SIDE = 8000
 MAX_PIXELS = 25_000_000  # a 6000 × 4000 photo; decoded as RGBA about 100 MB
 MIN_SIDE = 100

@@ -153,6 +153,11 @@ class EventSpeaker(SQLModel, table=True):
     position: int = 0
     role: SpeakerRole = _enum(SpeakerRole.SPEAKER)
     visibility: SpeakerVisibility = _enum(SpeakerVisibility.CONFIRMED)
+    # This event's wording (a speaker talks on Brexit at one debate, on buses at another);
+    # copied from the Speaker when they are added, then edited for this event alone.
+    affiliation: str = Field(default="", max_length=300, sa_column_kwargs={"server_default": ""})
+    bio: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    added_at: datetime | None = _dt(nullable=True)  # None: on the list before this was kept
 
 
 class TicketType(SQLModel, table=True):
@@ -316,6 +321,14 @@ class LoginSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     address: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=300)
+
+
+class UserEvent(SQLModel, table=True):
+    """Door staff limited to named events; a staff member with no rows may work any door."""
+
+    __tablename__ = "user_event"
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    event_id: int = Field(foreign_key="event.id", primary_key=True, ondelete="CASCADE")
 
 
 class Invitation(SQLModel, table=True):
@@ -542,6 +555,7 @@ __all__ = [
     "Order",
     "Role",
     "User",
+    "UserEvent",
     "OrderHistory",
     "OrderLine",
     "OrderStatus",

@@ -80,6 +80,8 @@ def make_speaker(session: Session, event: Event, position: int = 0, **over: Any)
             position=position,
             role=role,
             visibility=visibility,
+            affiliation=speaker.affiliation,
+            bio=speaker.bio,
         ),
     )
     return speaker

@@ -188,6 +188,98 @@ def invite(
     return invitation, token
 
 
+def resend_invitation(
+    session: Session, *, invitation_id: int, actor: User, now: datetime, key: bytes
+) -> Invitation:
+    """Email a pending invitation again with a new link, good for another INVITATION_DAYS
+    (the earlier link stops working). Raises NotFound for a used or revoked one."""
+    with session.begin():
+        invitation, nonce = _renew(session, invitation_id, now, key)
+        outbox.queue(
+            session,
+            kind=MailKind.INVITATION,
+            recipient=invitation.email,
+            dedupe_key=f"invitation:{invitation.id}:{invitation.token_hash[:16]}",
+            now=now,
+            data={
+                "nonce": nonce,
+                "role": str(invitation.role),
+                "invited_by": actor.name or actor.email,
+                "days": INVITATION_DAYS,
+            },
+        )
+        audit.record(
+            session,
+            "user.invitation_resent",
+            subject_type="invitation",
+            subject_id=invitation.id,
+            actor=actor,
+            now=now,
+            data={"email": invitation.email},
+        )
+    return invitation
+
+
+def invitation_link(
+    session: Session, *, invitation_id: int, actor: User, now: datetime, key: bytes
+) -> tuple[Invitation, str]:
+    """A new link for a pending invitation, for the organiser to pass on themselves (only
+    its hash is kept, so the old link is replaced). Raises NotFound."""
+    with session.begin():
+        invitation, nonce = _renew(session, invitation_id, now, key)
+        audit.record(
+            session,
+            "user.invitation_link_copied",
+            subject_type="invitation",
+            subject_id=invitation.id,
+            actor=actor,
+            now=now,
+            data={"email": invitation.email},
+        )
+    return invitation, invitation_token(key, nonce)
+
+
+def revoke_invitation(
+    session: Session, *, invitation_id: int, actor: User, now: datetime
+) -> Invitation:
+    """Stop a pending invitation's link working. Raises NotFound."""
+    with session.begin():
+        invitation = _pending_by_id(session, invitation_id, now)
+        invitation.expires_at = now
+        session.add(invitation)
+        audit.record(
+            session,
+            "user.invitation_revoked",
+            subject_type="invitation",
+            subject_id=invitation.id,
+            actor=actor,
+            now=now,
+            data={"email": invitation.email},
+        )
+    return invitation
+
+
+def _pending_by_id(session: Session, invitation_id: int, now: datetime) -> Invitation:
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
+        raise NotFound("This invitation has been used, revoked or has expired")
+    return invitation
+
+
+def _renew(
+    session: Session, invitation_id: int, now: datetime, key: bytes
+) -> tuple[Invitation, str]:
+    """A new link for a pending invitation (the old one stops working); returns its nonce,
+    from which invitation_token makes the link's token again."""
+    invitation = _pending_by_id(session, invitation_id, now)
+    nonce = secrets.token_urlsafe(16)
+    invitation.token_hash = _digest(invitation_token(key, nonce))
+    invitation.expires_at = now + timedelta(days=INVITATION_DAYS)
+    session.add(invitation)
+    session.flush()
+    return invitation, nonce
+
+
 def pending_invitation(session: Session, *, token: str, now: datetime) -> Invitation:
     """Raises NotFound for an unknown, used or expired invitation."""
     invitation = session.exec(

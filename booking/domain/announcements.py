@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import exists
+from sqlalchemy import exists, func
 from sqlmodel import Session, col, select
 
 from booking.db import lock
 from booking.domain import audit, inputs, mail_context, outbox
 from booking.domain.errors import Conflict, NotFound
-from booking.domain.speakers import place
+from booking.domain.speakers import Place, place
 from booking.models import (
     Announcement,
     Event,
@@ -238,3 +238,33 @@ def sample_order(event: Event, *, now: datetime) -> Order:
         buyer_email="ada@example.com",
         expires_at=now,
     )
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who an announcement would reach: ticket holders now, and when the first was sold."""
+
+    holders: int
+    first_sale: datetime | None
+
+    def needs_announcing(self, item: Place) -> bool:
+        """True for a shown speaker added after tickets went on sale and not yet announced."""
+        if self.holders == 0 or item.announced_at is not None:
+            return False
+        if item.place.visibility != SpeakerVisibility.CONFIRMED:
+            return False
+        added = item.place.added_at
+        return added is not None and self.first_sale is not None and added > self.first_sale
+
+
+def audience(session: Session, *, event_id: int) -> Audience:
+    """How many addresses hold a valid ticket for the event, and when the first sale was paid."""
+    count = len(holders(session, event_id=event_id))
+    first = session.exec(
+        select(func.min(Order.paid_at)).where(
+            Order.event_id == event_id, col(Order.paid_at).is_not(None)
+        )
+    ).one()
+    if isinstance(first, datetime) and first.tzinfo is None:
+        first = first.replace(tzinfo=UTC)  # func.min bypasses the column type
+    return Audience(count, first)

@@ -161,10 +161,33 @@ def organisers_of(session: Session, *, event_id: int) -> list[Organisation]:
     )
 
 
+def as_on_event(place: EventSpeaker, speaker: Speaker) -> Speaker:
+    """The speaker with this event's job title and biography: a copy outside the session,
+    so pages and emails read `speaker.affiliation` and `speaker.bio` as this event words them."""
+    return Speaker(
+        id=speaker.id,
+        name=speaker.name,
+        affiliation=place.affiliation,
+        bio=place.bio,
+        photo=speaker.photo,
+        url=speaker.url,
+    )
+
+
+def speaker_on(session: Session, *, event_id: int, speaker_id: int) -> Speaker | None:
+    """One speaker as this event words them, or None if they are not on it."""
+    row = session.exec(
+        select(EventSpeaker, Speaker)
+        .join(Speaker)
+        .where(EventSpeaker.event_id == event_id, EventSpeaker.speaker_id == speaker_id)
+    ).first()
+    return as_on_event(*row) if row else None
+
+
 def lineup_of(session: Session, *, event_id: int) -> list[Lineup]:
-    """The event's confirmed speakers, in their order."""
+    """The event's confirmed speakers, in their order, in this event's wording."""
     return [
-        Lineup(es.role, sp)
+        Lineup(es.role, as_on_event(es, sp))
         for es, sp in session.exec(
             select(EventSpeaker, Speaker)
             .join(Speaker)
@@ -213,6 +236,27 @@ def event_page(
         hidden_offers=[o for o in all_offers if not o.ticket_type.visible],
         availability=avail,
         now=now,
+    )
+
+
+def as_published(page: EventPage) -> EventPage:
+    """A draft's page with its ticket types in the states they will have once it is
+    published (on sale, not yet on sale, sold out), for the organisers' preview."""
+    if page.event.status != EventStatus.DRAFT:
+        return page
+    published = Event(**{key: getattr(page.event, key) for key in Event.model_fields})
+    published.status = EventStatus.PUBLISHED  # a copy outside the session: nothing is saved
+    types = [o.ticket_type for o in page.offers + page.hidden_offers]
+    all_offers = offers(types, event=published, avail=page.availability, now=page.now)
+    return EventPage(
+        event=page.event,
+        venue=page.venue,
+        organisers=page.organisers,
+        speakers=page.speakers,
+        offers=[o for o in all_offers if o.ticket_type.visible],
+        hidden_offers=[o for o in all_offers if not o.ticket_type.visible],
+        availability=page.availability,
+        now=page.now,
     )
 
 

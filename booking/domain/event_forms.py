@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,13 +50,12 @@ def read_form(
         )
         or ""
     )
-    typed_slug = raw.get("slug", "").strip().lower()
-    f.slug = inputs.slug(typed_slug or f.title)
-    if typed_slug and (f.slug != typed_slug or len(typed_slug) > 80):
-        errors["slug"] = (
-            "Web address must be 80 characters or fewer, using only lower case letters, "
-            "numbers and hyphens"
-        )
+    typed_slug = raw.get("slug", "").strip()
+    f.slug = web_address(typed_slug or f.title)
+    if len(typed_slug) > 80:
+        errors["slug"] = "Web address must be 80 characters or fewer"
+    elif typed_slug and not f.slug:
+        errors["slug"] = "Web address must use letters, numbers and hyphens, like london-and-brexit"
     elif not f.slug and f.title:
         errors["slug"] = "Enter a web address, like london-and-brexit"
     f.strapline = (
@@ -121,6 +121,12 @@ def read_form(
     )
     f.buyer_cancel_cutoff_hours = 48 if hours is None else hours
     return f, dict(errors)
+
+
+def web_address(text: str) -> str:
+    """The end of an event's link from a title or what was typed: "London's buses" and
+    "London's Buses" both give londons-buses (apostrophes go, capitals are lowered)."""
+    return inputs.slug(re.sub(r"['\u2019\u2018`]", "", text))
 
 
 def _read_venue(raw: Mapping[str, str], f: EventFields, errors: inputs.Errors) -> None:

@@ -91,7 +91,11 @@ def build(
     organisers = catalogue.organisers_of(session, event_id=event.id)
     speakers = catalogue.lineup_of(session, event_id=event.id)
     speaker_id = (row.data or {}).get("speaker_id")
-    speaker = session.get(Speaker, speaker_id) if isinstance(speaker_id, int) else None
+    speaker = (
+        catalogue.speaker_on(session, event_id=event.id, speaker_id=speaker_id)
+        if isinstance(speaker_id, int)
+        else None
+    )
     lines: list[OrderLine] = []
     tickets: list[TicketLine] = []
     if order.id is not None:

@@ -8,12 +8,21 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from booking.domain.errors import Conflict, InvalidInput, NotFound
-from booking.models import AccessCode, Event, EventOrganiser, EventStatus, PromoLink, PromoVisit
+from booking.models import (
+    AccessCode,
+    Event,
+    EventOrganiser,
+    EventStatus,
+    Order,
+    PromoLink,
+    PromoVisit,
+)
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 READABLE = "abcdefghjkmnpqrstuvwxyz23456789"  # no i, l, o, 0, 1
@@ -157,3 +166,76 @@ def utm_source(params: dict[str, str]) -> str:
     if not any(parts):
         return ""
     return "utm:" + "/".join(parts)
+
+
+def get_link(session: Session, *, event_id: int, link_id: int) -> PromoLink:
+    """One of the event's links. Raises NotFound."""
+    link = session.get(PromoLink, link_id)
+    if link is None or link.event_id != event_id:
+        raise NotFound("No promo link at this address")
+    return link
+
+
+def link_used(session: Session, *, link_id: int) -> bool:
+    """True once anyone has followed the link or an order came through it."""
+    visit = session.exec(select(PromoVisit.id).where(PromoVisit.promo_link_id == link_id)).first()
+    order = session.exec(select(Order.id).where(Order.promo_link_id == link_id)).first()
+    return visit is not None or order is not None
+
+
+def update_link(
+    session: Session,
+    *,
+    event_id: int,
+    link_id: int,
+    label: str,
+    organisation_id: int | None,
+    access_code_id: int | None,
+) -> dict[str, Any]:
+    """Change a link's label, organisation or carried code (its short code stays: it is in
+    articles already). Returns what changed. Raises NotFound or InvalidInput."""
+    label = " ".join(label.split())
+    if not label:
+        raise InvalidInput({"label": "Enter a label, like the article's headline"})
+    if len(label) > 300:
+        raise InvalidInput({"label": "Label must be 300 characters or fewer"})
+    with session.begin():
+        link = get_link(session, event_id=event_id, link_id=link_id)
+        if access_code_id is not None:
+            code = session.get(AccessCode, access_code_id)
+            if code is None or code.event_id != event_id:
+                raise InvalidInput({"access_code_id": "Choose one of this event's codes"})
+        after: dict[str, Any] = {
+            "label": label,
+            "organisation_id": organisation_id,
+            "access_code_id": access_code_id,
+        }
+        before = {key: getattr(link, key) for key in after}
+        for key, value in after.items():
+            setattr(link, key, value)
+        session.add(link)
+    return {k: {"before": before[k], "after": v} for k, v in after.items() if before[k] != v}
+
+
+def set_link_active(session: Session, *, event_id: int, link_id: int, active: bool) -> PromoLink:
+    """Switch a link off (it then lands on nothing) or back on. Raises NotFound."""
+    with session.begin():
+        link = get_link(session, event_id=event_id, link_id=link_id)
+        link.active = active
+        session.add(link)
+    return link
+
+
+def delete_link(session: Session, *, event_id: int, link_id: int) -> PromoLink:
+    """Delete a link nobody has followed. Raises NotFound, or Conflict once it has visits
+    or orders (switch it off instead, so its figures stay)."""
+    with session.begin():
+        link = get_link(session, event_id=event_id, link_id=link_id)
+        assert link.id is not None
+        if link_used(session, link_id=link.id):
+            raise Conflict(
+                f"“{link.label}” has visits or orders, so it cannot be deleted. "
+                "Switch it off instead"
+            )
+        session.delete(link)
+    return link

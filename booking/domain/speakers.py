@@ -1,8 +1,9 @@
 """An event's speaker list: add (new or someone who has spoken before), edit, reorder,
 show or hide, remove; and the "and others to be announced" line.
 
-A Speaker row is shared by every event they speak at; EventSpeaker places them on one event
-with a role, a position and a visibility.
+A Speaker row is shared by every event they speak at (name, photo, web page, and the wording
+offered when they are next added); EventSpeaker places them on one event with a role, a
+position, a visibility and this event's job title and biography.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ class Place:
     place: EventSpeaker
     speaker: Speaker
     announced_at: datetime | None
+
+    @property
+    def affiliation(self) -> str:
+        return self.place.affiliation
+
+    @property
+    def bio(self) -> str:
+        return self.place.bio
 
 
 @dataclass
@@ -183,6 +192,9 @@ def _place(
             speaker_id=speaker.id,
             role=role,
             position=(last + 1) if last is not None else 0,
+            affiliation=speaker.affiliation,
+            bio=speaker.bio,
+            added_at=now,
         )
     )
     _audit(session, "speaker.added", event_id, speaker, actor, now, {"role": str(role)})
@@ -198,14 +210,22 @@ def update(
     actor: User,
     now: datetime,
 ) -> Speaker:
-    """Save a speaker's details (on every event) and their role on this one. Raises NotFound."""
+    """Save a speaker's details: name and web page on every event; job, biography and role
+    on this event only (they also become the wording offered when the speaker is next added
+    to an event). Raises NotFound."""
     with session.begin():
         item = place(session, event_id=event_id, speaker_id=speaker_id)
         speaker, es = item.speaker, item.place
-        before = {key: getattr(speaker, key) for key in vars(fields)}
-        before["role"] = str(es.role)
+        before = {
+            "name": speaker.name,
+            "affiliation": es.affiliation,
+            "bio": es.bio,
+            "url": speaker.url,
+            "role": str(es.role),
+        }
         for key, value in vars(fields).items():
             setattr(speaker, key, value)
+        es.affiliation, es.bio = fields.affiliation, fields.bio
         es.role = role
         session.add(speaker)
         session.add(es)

@@ -13,13 +13,14 @@ from sqlmodel import Session, col, select
 
 from booking.domain import audit
 from booking.domain.errors import Conflict, InvalidInput, NotFound
-from booking.models import Invitation, LoginSession, Role, User
+from booking.models import Event, Invitation, LoginSession, Role, User, UserEvent
 
 
 @dataclass(frozen=True)
 class Accounts:
     users: list[User]
     pending: list[Invitation]  # invitations not used and not expired
+    door_events: dict[int, list[Event]]  # staff limited to named events, by user id
 
 
 def overview(session: Session, *, now: datetime) -> Accounts:
@@ -31,7 +32,65 @@ def overview(session: Session, *, now: datetime) -> Accounts:
             .order_by(col(Invitation.created_at).desc())
         )
     )
-    return Accounts(users, pending)
+    limited: dict[int, list[Event]] = {}
+    for row, event in session.exec(
+        select(UserEvent, Event).join(Event).order_by(col(Event.starts_at))
+    ):
+        limited.setdefault(row.user_id, []).append(event)
+    return Accounts(users, pending, limited)
+
+
+def door_event_ids(session: Session, *, user_id: int) -> list[int]:
+    """The events a door staff member is limited to; empty means every event."""
+    return list(session.exec(select(UserEvent.event_id).where(UserEvent.user_id == user_id)))
+
+
+def may_work_door(session: Session, *, user: User, event_id: int) -> bool:
+    """Organisers work every door; staff too unless limited to named events."""
+    if user.role == Role.ORGANISER:
+        return True
+    if user.id is None:
+        return False
+    allowed = door_event_ids(session, user_id=user.id)
+    return not allowed or event_id in allowed
+
+
+def set_door_events(
+    session: Session, *, user_id: int, event_ids: list[int], actor: User, now: datetime
+) -> User:
+    """Limit a door staff member to these events (none: every event).
+
+    Raises NotFound, or InvalidInput for an unknown event or an organiser's account.
+    """
+    with session.begin():
+        user = _get(session, user_id)
+        if user.role != Role.STAFF:
+            raise InvalidInput({"events": "Organisers can work every door"})
+        wanted = sorted(set(event_ids))
+        found = session.exec(select(Event.id).where(col(Event.id).in_(wanted))).all()
+        if len(found) != len(wanted):
+            raise InvalidInput({"events": "Select events from the list"})
+        before = sorted(door_event_ids(session, user_id=user_id))
+        if before != wanted:
+            session.execute(delete(UserEvent).where(col(UserEvent.user_id) == user_id))
+            for event_id in wanted:
+                session.add(UserEvent(user_id=user_id, event_id=event_id))
+            titles = dict(
+                session.exec(select(Event.id, Event.title).where(col(Event.id).in_(wanted))).all()
+            )  # type: ignore[call-overload]
+            audit.record(
+                session,
+                "user.door_events_changed",
+                subject_type="user",
+                subject_id=user.id,
+                actor=actor,
+                now=now,
+                data={
+                    "email": user.email,
+                    "events": [titles[i] for i in wanted] or ["every event"],
+                },
+            )
+    return user
 
 
 def read_role(raw: str) -> Role:

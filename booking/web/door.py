@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from booking.domain import attendance, catalogue, checkin, devices
+from booking.domain import attendance, catalogue, checkin, devices, users
 from booking.domain.errors import InvalidInput
 from booking.models import Event, Role, User
 from booking.web import boundary
@@ -33,6 +33,8 @@ async def _event(request: Request) -> Event:
     event = await svc.read(checkin.event_for_door, slug=request.path_params["slug"], role=user.role)
     if event is None:
         raise HTTPException(404)
+    if not await svc.read(users.may_work_door, user=user, event_id=event.id):
+        raise HTTPException(403, "Your account cannot check people in at this event")
     return event
 
 
@@ -102,7 +104,18 @@ def _text(body: dict[str, Any], name: str) -> str:
 async def door_home(request: Request) -> Response:
     svc = services(request)
     upcoming, past = await svc.read(catalogue.upcoming_and_past, now=svc.now())
-    return render(request, "door/index.html", {"events": upcoming, "past": past[:5]})
+    user = await _user(request)
+    if user.role != Role.ORGANISER and user.id is not None:
+        allowed = await svc.read(users.door_event_ids, user_id=user.id)
+        if allowed:  # staff limited to named events see only those
+            upcoming = [e for e in upcoming if e.id in allowed]
+            past = [e for e in past if e.id in allowed]
+    context = {
+        "events": upcoming,
+        "past": past[:5],
+        "flash": request.session.pop("admin_flash", None),  # e.g. "you are signed in"
+    }
+    return render(request, "door/index.html", context)
 
 
 async def door_event(request: Request) -> Response:

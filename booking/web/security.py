@@ -13,16 +13,99 @@ import secrets
 from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit
 
-from python_multipart.multipart import parse_options_header
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from booking import images
+
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-MAX_FORM_BYTES = 12 * 1024 * 1024
+# A form with the largest image we take, and room for its text fields.
+MAX_FORM_BYTES = images.MAX_BYTES + 1024 * 1024
+# The most of an over-large upload that is read (and trimmed) to answer beside the field.
+MAX_UPLOAD_BYTES = 4 * MAX_FORM_BYTES
+KEPT_TEXT = 1024 * 1024  # of any one text field in an over-large upload (forms cap far lower)
+MAX_PARTS = 200
+
+
+class _Trimmed:
+    """An over-large multipart body rebuilt as it streams in: text fields whole, each file
+    cut to one byte over the image limit. The page then says "too large" beside the field
+    and keeps what was typed, instead of a bare "Request too large"."""
+
+    def __init__(self, boundary: bytes) -> None:
+        self.boundary = boundary
+        self.out = bytearray()
+        self.parts = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.field = b""
+        self.value = b""
+        self.is_file = False
+        self.kept = 0
+        self.broken = False
+        self.parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self._begin,
+                "on_header_field": self._field,
+                "on_header_value": self._value,
+                "on_header_end": self._header_end,
+                "on_headers_finished": self._headers_done,
+                "on_part_data": self._data,
+                "on_part_end": self._end,
+            },
+        )
+
+    def feed(self, chunk: bytes) -> None:
+        if self.broken:
+            return
+        try:
+            self.parser.write(chunk)
+        except Exception:  # noqa: BLE001 (any malformed body: the form parser reports it)
+            self.broken = True
+
+    def body(self) -> bytes:
+        return bytes(self.out) + b"--" + self.boundary + b"--\r\n"
+
+    def _begin(self) -> None:
+        self.headers, self.field, self.value, self.kept = [], b"", b"", 0
+        self.parts += 1
+
+    def _field(self, data: bytes, start: int, end: int) -> None:
+        self.field += data[start:end]
+
+    def _value(self, data: bytes, start: int, end: int) -> None:
+        self.value += data[start:end]
+
+    def _header_end(self) -> None:
+        self.headers.append((self.field, self.value))
+        self.field, self.value = b"", b""
+
+    def _headers_done(self) -> None:
+        disposition = next((v for k, v in self.headers if k.lower() == b"content-disposition"), b"")
+        self.is_file = b"filename=" in disposition
+        if self.parts > MAX_PARTS:
+            return
+        self.out += b"--" + self.boundary + b"\r\n"
+        for key, value in self.headers:
+            self.out += key + b": " + value + b"\r\n"
+        self.out += b"\r\n"
+
+    def _data(self, data: bytes, start: int, end: int) -> None:
+        if self.parts > MAX_PARTS:
+            return
+        limit = images.MAX_BYTES + 1 if self.is_file else KEPT_TEXT
+        piece = data[start:end][: max(0, limit - self.kept)]
+        self.kept += len(piece)
+        self.out += piece
+
+    def _end(self) -> None:
+        if self.parts <= MAX_PARTS:
+            self.out += b"\r\n"
 
 
 def csrf_token(request: Request) -> str:
@@ -67,20 +150,47 @@ class CSRFMiddleware:
         expected = scope.get("session", {}).get(CSRF_FIELD)
         given = headers.get(CSRF_HEADER)
         too_large = PlainTextResponse("Request too large", 413)
+        ctype, options = parse_options_header(headers.get("content-type", ""))
+        multipart = ctype == b"multipart/form-data" and bool(options.get(b"boundary"))
+        # An upload over the limit is read through (trimmed, see _Trimmed) so that its page can
+        # say so beside the field; anything else, or any body past the hard cap, is refused
+        # before a byte of it is read.
+        cap = MAX_UPLOAD_BYTES if multipart else MAX_FORM_BYTES
         declared = headers.get("content-length", "")
-        if declared.isascii() and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-            await too_large(scope, receive, send)  # refused before reading any of it
+        if declared.isascii() and declared.isdigit() and int(declared) > cap:
+            await too_large(scope, receive, send)
             return
         buffer = bytearray()
+        received = 0
         more = True
+        trimmed: _Trimmed | None = None
         while more:
             message = await receive()
-            buffer += message.get("body", b"")
+            chunk = message.get("body", b"")
             more = message.get("more_body", False)
-            if len(buffer) > MAX_FORM_BYTES:
+            received += len(chunk)
+            if received > cap:
                 await too_large(scope, receive, send)
                 return
+            if trimmed is not None:
+                trimmed.feed(chunk)
+                continue
+            buffer += chunk
+            if len(buffer) > MAX_FORM_BYTES:
+                if not multipart:
+                    await too_large(scope, receive, send)
+                    return
+                trimmed = _Trimmed(options[b"boundary"])
+                trimmed.feed(bytes(buffer))
+                buffer.clear()
         body = bytes(buffer)
+        if trimmed is not None:
+            body = trimmed.body()
+            scope = {
+                **scope,
+                "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+                + [(b"content-length", str(len(body)).encode())],
+            }
         if given is None:
             given = _form_token(body, headers.get("content-type", ""))
         if not expected or not given or not hmac.compare_digest(str(expected), given):

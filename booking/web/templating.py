@@ -14,6 +14,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
+from booking.domain import venues
 from booking.settings import resource_dir
 
 TEMPLATES_DIR = resource_dir("templates")
@@ -126,6 +127,7 @@ def make_environment(zone: ZoneInfo, directory: Path = TEMPLATES_DIR) -> Environ
         london_time=clock.time,
         london_iso=clock.iso,
     )
+    env.filters["venue_address"] = venues.address
     env.globals["when"] = clock.when
 
     def sentence(entry: Any, names: Any, currency: str = "GBP") -> str:

@@ -55,7 +55,7 @@ def test_create_an_event_with_a_new_venue_and_organisers(forms, session):
     assert response.status_code == 303, response.text
     event = session.exec(select(Event)).one()
     assert response.headers["location"] == f"/admin/events/{event.id}"
-    assert event.slug == "who-should-run-london-s-buses"
+    assert event.slug == "who-should-run-londons-buses"
     assert event.status == EventStatus.DRAFT
     # Europe/London in March 2036 is still GMT (the clocks go forward on the 30th).
     assert event.starts_at.isoformat() == "2036-03-27T19:00:00+00:00"
@@ -112,7 +112,8 @@ def test_summer_times_are_entered_in_london_time_and_stored_in_utc(forms, sessio
         ({"capacity": "0"}, "capacity", "Capacity must be 1 or more"),
         ({"capacity": "9" * 40}, "capacity", "Capacity must be a whole number"),
         ({"contact_email": "not an email"}, "contact_email", "Enter an email address in the"),
-        ({"slug": "Bad Slug!"}, "slug", "Web address must be 80 characters or fewer"),
+        ({"slug": "x" * 81}, "slug", "Web address must be 80 characters or fewer"),
+        ({"slug": "!!!"}, "slug", "Web address must use letters, numbers and hyphens"),
         ({"venue": "new"}, "venue_name", "Enter the venue's name"),
         ({"venue": "999999"}, "venue", "Select a venue from the list"),
         ({"venue": "1; drop"}, "venue", "Select a venue from the list"),
@@ -144,11 +145,28 @@ def test_control_characters_are_dropped_not_stored(forms, session):
     assert event.title == "London and Brexit" and event.description == "One\nTwo"
 
 
-def test_a_slug_already_in_use_is_refused(forms, event):
-    response = forms.post("/admin/events/new", {**GOOD, "slug": event.slug})
+def test_a_slug_already_in_use_is_refused_with_the_next_free_one_suggested(forms, event):
+    response = forms.post("/admin/events/new", {**GOOD, "slug": event.slug.upper()})
     assert response.status_code == 400
-    assert response.context["errors"] == {
-        "slug": f"There is already an event at /events/{event.slug}"
+    assert response.context["errors"]["slug"].startswith(
+        f"There is already an event at /events/{event.slug}. The box now holds {event.slug}-2"
+    )
+    assert response.context["values"]["slug"] == f"{event.slug}-2"
+    again = forms.post("/admin/events/new", {**GOOD, "slug": f"{event.slug}-2"})
+    assert again.status_code == 303
+    third = forms.post("/admin/events/new", {**GOOD, "slug": event.slug})
+    assert third.context["values"]["slug"] == f"{event.slug}-3"
+
+
+def test_capitals_and_apostrophes_make_a_clean_web_address(forms, session):
+    response = forms.post("/admin/events/new", {**GOOD, "title": "London's buses", "slug": ""})
+    assert response.status_code == 303
+    assert session.exec(select(Event)).one().slug == "londons-buses"
+    response = forms.post("/admin/events/new", {**GOOD, "slug": "Who Runs London’s Buses"})
+    assert response.status_code == 303, response.context["errors"]
+    assert {e.slug for e in session.exec(select(Event))} == {
+        "londons-buses",
+        "who-runs-londons-buses",
     }
 
 
@@ -222,7 +240,14 @@ def test_publish_preview_and_unpublish(forms, session, event, client):
     assert preview.status_code == 200 and preview.template.name == "public/event.html"
     assert "Preview: this event is a draft" in preview.text
     assert preview.headers["x-robots-tag"] == "noindex"
-    forms.post(f"/admin/events/{event.id}/publish")
+    assert f'href="/admin/events/{event.id}"' in preview.text  # back to the back office
+    response = forms.post(f"/admin/events/{event.id}/publish")
+    # No organiser: the checklist asks first.
+    assert response.headers["location"] == f"/admin/events/{event.id}/publish/check"
+    assert fresh(session, Event, event.id).status == EventStatus.DRAFT
+    check = forms.client.get(response.headers["location"])
+    assert [i.key for i in check.context["checklist"].missing] == ["organiser"]
+    forms.post(f"/admin/events/{event.id}/publish/anyway")
     assert fresh(session, Event, event.id).status == EventStatus.PUBLISHED
     assert "Preview: this event is a draft" not in forms.client.get(f"/events/{event.slug}").text
     forms.post(f"/admin/events/{event.id}/unpublish")

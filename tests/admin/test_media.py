@@ -9,7 +9,7 @@ from PIL import Image
 from sqlmodel import select
 
 from booking import images
-from booking.models import AuditEntry, Event
+from booking.models import AuditEntry, Event, Speaker
 from tests.admin.conftest import fresh
 from tests.admin.test_speakers import png
 
@@ -67,7 +67,7 @@ def gif() -> bytes:
         (png(300, 200), "must be at least 400 pixels"),
         (png(9000, 500), "must be at most 8000 pixels"),
         (png(800, 600)[:80], "must be a JPG, PNG or WebP"),
-        (b"\x89PNG" + os.urandom(images.MAX_BYTES), "must be smaller than 5 MB"),
+        (b"\x89PNG" + os.urandom(images.MAX_BYTES), "must be smaller than 25 MB"),
         (b"", "Select an image file"),
     ],
     ids=["svg", "gif-header", "gif", "too-small", "too-wide", "cut-short", "oversize", "empty"],
@@ -86,9 +86,55 @@ def test_no_file_chosen(forms, event):
     assert response.context["errors"] == {"image": "Select an image file"}
 
 
-def test_a_request_bigger_than_any_form_is_refused_before_it_is_read(forms, event):
-    response = upload(forms, event, b"x" * (13 * 1024 * 1024))
+def test_a_plain_form_bigger_than_any_form_is_refused(forms, event):
+    response = forms.post(
+        f"/admin/events/{event.id}/edit", {"description": "x" * (27 * 1024 * 1024)}
+    )
     assert response.status_code == 413
+
+
+def noise_png(megabytes: int) -> bytes:
+    """A PNG of random pixels (which do not compress) of about `megabytes` MB."""
+    side = int((megabytes * 1024 * 1024 / 3) ** 0.5) + 8
+    out = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(
+        out, "PNG", compress_level=0
+    )
+    return out.getvalue()
+
+
+def test_a_20_mb_photo_is_accepted_and_shrunk(forms, session, event, settings):
+    data = noise_png(20)
+    assert len(data) > 20 * 1024 * 1024
+    response = upload(forms, event, data)
+    assert response.status_code == 303, response.context and response.context["errors"]
+    path = fresh(session, Event, event.id).hero_image
+    stored = Path(settings.media_dir) / path.removeprefix("/media/")
+    assert stored.stat().st_size < 2 * 1024 * 1024
+    assert Image.open(stored).size == (900, 900)
+
+
+def test_a_photo_over_the_limit_is_refused_beside_the_field_keeping_the_typing(
+    forms, session, event
+):
+    too_big = b"\x89PNG" + os.urandom(images.MAX_BYTES + 2 * 1024 * 1024)
+    response = forms.post(
+        f"/admin/events/{event.id}/speakers/add",
+        {
+            "source": "new",
+            "name": "Sadiq Khan",
+            "affiliation": "Mayor of London",
+            "bio": "Elected in 2016.",
+            "url": "",
+            "role": "speaker",
+        },
+        files={"photo": ("huge.png", too_big, "image/png")},
+    )
+    assert response.status_code == 400
+    assert response.context["errors"] == {"photo": "The image must be smaller than 25 MB"}
+    assert 'value="Sadiq Khan"' in response.text and "Elected in 2016." in response.text
+    assert 'href="#photo"' in response.text
+    assert session.exec(select(Speaker)).all() == []
 
 
 def test_a_jpeg_turned_by_its_camera_is_stored_upright():

@@ -20,7 +20,7 @@ def test_invite_a_user_who_sets_a_password_once(db, forms, session, settings, ap
     assert response.status_code == 303 and response.headers["location"] == "/admin/users"
     users_page = forms.client.get("/admin/users").text
     assert "Invitation sent to door.keeper@example.com" in users_page
-    assert "door.keeper@example.com as door staff" in users_page
+    assert "As door staff, sent" in users_page
     [row] = session.exec(select(MailOutbox).where(MailOutbox.kind == MailKind.INVITATION)).all()
     assert row.recipient == "door.keeper@example.com"
     [entry] = session.exec(select(AuditEntry)).all()
@@ -47,13 +47,20 @@ def test_invite_a_user_who_sets_a_password_once(db, forms, session, settings, ap
         assert short.status_code == 400
         assert "Password must be 12 characters or more" in short.text
         done = visitor.post(link, data={"csrf_token": token, "password": NEW_PASSWORD})
-        assert done.status_code == 303 and done.headers["location"] == "/sign-in?welcome=1"
+        # Choosing the password signs them in, at the door screen (door staff).
+        assert done.status_code == 303 and done.headers["location"] == "/door"
+        door = visitor.get("/door/")
+        assert door.status_code == 200 and "Your password is saved and you are signed in" in (
+            door.text
+        )
+        assert token != csrf_from(visitor, "/door/")  # a new session, as at sign-in
         user = session.exec(select(User).where(User.email == "door.keeper@example.com")).one()
         assert user.role == Role.STAFF
         # The link works once.
         used = visitor.get(link)
         assert used.status_code == 404 and "expired or has been used" in used.text
-        again = visitor.post(link, data={"csrf_token": token, "password": NEW_PASSWORD})
+        fresh_token = csrf_from(visitor, "/door/")
+        again = visitor.post(link, data={"csrf_token": fresh_token, "password": NEW_PASSWORD})
         assert again.status_code == 404
         assert sign_in(visitor, user, password=NEW_PASSWORD).headers["location"] == "/door"
     assert session.exec(select(Invitation)).one().used_at is not None

@@ -14,6 +14,7 @@ def routes() -> list[BaseRoute]:
         announcements,
         cancel,
         dashboard,
+        event_pages,
         events,
         exports,
         guests,
@@ -23,10 +24,12 @@ def routes() -> list[BaseRoute]:
         order_actions,
         orders,
         promo,
+        promo_edit,
         site,
         speakers,
         ticket_types,
         users,
+        venues,
     )
 
     area = [*events.routes, *orders.routes, *mail.routes, *users.routes, *promo.routes]
@@ -39,6 +42,7 @@ def routes() -> list[BaseRoute]:
     ]
     area += [*order_actions.routes, *dashboard.routes, *exports.routes, *site.routes]
     area += [*guests.routes, *messages.routes]
+    area += [*event_pages.routes, *venues.routes, *promo_edit.routes]
     return [
         Mount("/admin", routes=area, middleware=[Middleware(RequireRole, roles=[Role.ORGANISER])]),
         *users.public_routes,  # /invitation/{token}: for people who cannot sign in yet

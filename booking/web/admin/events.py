@@ -1,21 +1,26 @@
-"""Back office: the events list (the back office's home page), creating and editing an event,
-its overview page, publishing, and previewing it as the public will see it."""
+"""Back office: the events list (the back office's home page), creating, editing and copying
+an event, its overview page, publishing with its checklist, and previewing it as the public
+will see it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from booking.domain import catalogue, event_admin, event_forms, event_overview
+from booking import images
+from booking.domain import catalogue, event_admin, event_forms, event_overview, inputs, venues
 from booking.domain.errors import Conflict, InvalidInput, NotFound
 from booking.models import EventStatus
 from booking.web import public
 from booking.web.admin.common import actor, flash, page, path_id, redirect, values_of
 from booking.web.services import render, services
+from booking.web.templating import LocalTime
 
 
 async def home(request: Request) -> Response:
@@ -31,7 +36,14 @@ async def event_page(request: Request) -> Response:
         view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
     except NotFound:
         raise HTTPException(404) from None
-    return page(request, "admin/event.html", {"view": view, "activity": view.activity})
+    checklist = await svc.read(event_admin.checklist, event_id=event_id, now=svc.now())
+    context = {
+        "view": view,
+        "activity": view.activity,
+        "checklist": checklist,
+        "address": venues.address(view.venue) if view.venue else "",
+    }
+    return page(request, "admin/event.html", context)
 
 
 async def _form_page(
@@ -73,6 +85,8 @@ async def new_event(request: Request) -> Response:
                 event = await svc.write(
                     event_admin.create, fields=fields, actor=await actor(request), now=svc.now()
                 )
+            except event_admin.SlugTaken as exc:
+                errors, values["slug"] = exc.errors, exc.suggestion
             except InvalidInput as exc:
                 errors = exc.errors
             else:
@@ -103,6 +117,8 @@ async def edit_event(request: Request) -> Response:
                     actor=await actor(request),
                     now=svc.now(),
                 )
+            except event_admin.SlugTaken as exc:
+                errors, values["slug"] = exc.errors, exc.suggestion
             except InvalidInput as exc:
                 errors = exc.errors
             else:
@@ -112,10 +128,72 @@ async def edit_event(request: Request) -> Response:
 
 
 async def publish(request: Request) -> Response:
-    return await _status(
-        request,
-        event_admin.publish,
-        "The event is published: the public can see it and buy tickets.",
+    """Publish when the checklist is complete; otherwise show what is missing first."""
+    svc = services(request)
+    event_id = path_id(request, "event_id")
+    try:
+        await svc.write(
+            event_admin.publish, event_id=event_id, actor=await actor(request), now=svc.now()
+        )
+    except event_admin.ChecklistIncomplete:
+        return redirect(request, "admin_event_publish_check", event_id=event_id)
+    except NotFound:
+        raise HTTPException(404) from None
+    except Conflict as exc:
+        flash(request, exc.message)
+        return redirect(request, "admin_event", event_id=event_id)
+    return await _published(request, event_id)
+
+
+async def publish_check(request: Request) -> Response:
+    """The second step: what is missing, with links, and "Publish anyway"."""
+    svc = services(request)
+    event_id = path_id(request, "event_id")
+    try:
+        view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
+        checklist = await svc.read(event_admin.checklist, event_id=event_id, now=svc.now())
+    except NotFound:
+        raise HTTPException(404) from None
+    if view.event.status != EventStatus.DRAFT:
+        return redirect(request, "admin_event", event_id=event_id)
+    return page(request, "admin/publish.html", {"view": view, "checklist": checklist})
+
+
+async def publish_anyway(request: Request) -> Response:
+    svc = services(request)
+    event_id = path_id(request, "event_id")
+    try:
+        await svc.write(
+            event_admin.publish_anyway,
+            event_id=event_id,
+            actor=await actor(request),
+            now=svc.now(),
+        )
+    except NotFound:
+        raise HTTPException(404) from None
+    except Conflict as exc:
+        flash(request, exc.message)
+        return redirect(request, "admin_event", event_id=event_id)
+    return await _published(request, event_id)
+
+
+async def _published(request: Request, event_id: int) -> Response:
+    svc = services(request)
+    sales = await svc.read(event_admin.sales_now, event_id=event_id, now=svc.now())
+    flash(request, published_message(sales, LocalTime(svc.settings.tz)))
+    return redirect(request, "admin_event", event_id=event_id)
+
+
+def published_message(sales: event_admin.SalesNow, clock: LocalTime) -> str:
+    """What publishing made true, in words."""
+    if sales.on_sale:
+        return "The event is published and tickets are on sale now."
+    if sales.opens_at is not None:
+        when = f"{clock.date(sales.opens_at)} at {clock.time(sales.opens_at)}"
+        return f"The event is listed on the public site; tickets go on sale on {when}."
+    return (
+        "The event is listed on the public site, but no ticket type is on sale: "
+        "its page says tickets are not on sale."
     )
 
 
@@ -138,6 +216,94 @@ async def _status(request: Request, change: Any, message: str) -> Response:
     return redirect(request, "admin_event", event_id=event_id)
 
 
+async def copy_event(request: Request) -> Response:
+    """A new draft like this event: the organiser gives it a title, web address and dates."""
+    svc = services(request)
+    event_id = path_id(request, "event_id")
+    try:
+        view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
+    except NotFound:
+        raise HTTPException(404) from None
+    original = view.event
+    suggested = await svc.read(event_admin.free_slug, slug=original.slug)
+    values: dict[str, Any] = {"title": original.title, "slug": suggested}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = values_of(await request.form())
+        fields, errors = _copy_fields(values, svc.settings.tz)
+        if not errors and fields is not None:
+            hero = await run_in_threadpool(_duplicate_image, original.hero_image, svc)
+            try:
+                event = await svc.write(
+                    event_admin.copy,
+                    event_id=event_id,
+                    fields=event_admin.CopyFields(**{**vars(fields), "hero_image": hero}),
+                    actor=await actor(request),
+                    now=svc.now(),
+                )
+            except event_admin.SlugTaken as exc:
+                errors, values["slug"] = exc.errors, exc.suggestion
+            except InvalidInput as exc:
+                errors = exc.errors
+            if errors:
+                images.remove(hero, media_dir=svc.settings.media_dir)
+            else:
+                flash(
+                    request,
+                    f"“{event.title}” is a new draft copied from the event of "
+                    f"{LocalTime(svc.settings.tz).date(original.starts_at)}. "
+                    "Check the ticket sale dates, then publish.",
+                )
+                return redirect(request, "admin_event", event_id=event.id)
+    context = {"view": view, "values": values, "errors": errors}
+    return page(request, "admin/copy.html", context, status=400 if errors else 200)
+
+
+def _copy_fields(
+    values: dict[str, Any], zone: Any
+) -> tuple[event_admin.CopyFields | None, dict[str, str]]:
+    found = inputs.Errors()
+    title = found.take(
+        "title",
+        lambda: inputs.text(values.get("title"), name="Title", limit=300, missing="Enter a title"),
+    )
+    slug = event_forms.web_address(str(values.get("slug") or title or ""))
+    if not slug:
+        found["slug"] = "Enter a web address, like london-and-brexit"
+    when = {}
+    for name, label, required in (
+        ("starts", "start", True),
+        ("ends", "end", False),
+        ("doors", "doors open", False),
+    ):
+        when[name] = found.take(
+            f"{name}_date",
+            lambda n=name, lab=label, req=required: inputs.local_datetime(
+                values.get(f"{n}_date"), values.get(f"{n}_time"), label=lab, zone=zone, required=req
+            ),
+        )
+    starts, ends, doors = when["starts"], when["ends"], when["doors"]
+    if starts and ends and ends <= starts:
+        found["ends_date"] = "The end must be after the start"
+    if starts and doors and doors > starts:
+        found["doors_date"] = "Doors must open at or before the start"
+    if found or not title or not starts:
+        return None, dict(found)
+    return event_admin.CopyFields(title, slug, starts, ends, doors), {}
+
+
+def _duplicate_image(path: str, svc: Any) -> str:
+    """A copy of a stored image under a new name ("" if there is none), so removing one
+    event's image leaves the other's in place."""
+    if not path.startswith(images.URL_PREFIX):
+        return ""
+    root = Path(svc.settings.media_dir).resolve()
+    source = (root / path.removeprefix(images.URL_PREFIX)).resolve()
+    if not source.is_relative_to(root) or not source.is_file():
+        return ""
+    return images.store(source.read_bytes(), images.HERO, media_dir=root)
+
+
 async def preview(request: Request) -> Response:
     """The public page of this event, drafts included, with a banner for drafts."""
     svc = services(request)
@@ -149,7 +315,7 @@ async def preview(request: Request) -> Response:
         )
     except NotFound:
         raise HTTPException(404) from None
-    context = public.event_context(request, page_)
+    context = public.event_context(request, catalogue.as_published(page_))
     context.update(values={}, errors={}, preview=True)
     headers = {"X-Robots-Tag": "noindex"}
     if page_.event.status != EventStatus.PUBLISHED:
@@ -165,6 +331,16 @@ routes = [
         "/events/{event_id:id}/edit", edit_event, methods=["GET", "POST"], name="admin_event_edit"
     ),
     Route("/events/{event_id:id}/publish", publish, methods=["POST"], name="admin_event_publish"),
+    Route("/events/{event_id:id}/publish/check", publish_check, name="admin_event_publish_check"),
+    Route(
+        "/events/{event_id:id}/publish/anyway",
+        publish_anyway,
+        methods=["POST"],
+        name="admin_event_publish_anyway",
+    ),
+    Route(
+        "/events/{event_id:id}/copy", copy_event, methods=["GET", "POST"], name="admin_event_copy"
+    ),
     Route(
         "/events/{event_id:id}/unpublish",
         unpublish,

@@ -16,7 +16,7 @@ from booking.domain.errors import NotFound
 from booking.web.admin.common import actor, flash, page, path_id, redirect, upload
 from booking.web.services import services
 
-HINT = "A JPG, PNG or WebP image, smaller than 5 MB"
+HINT = f"A JPG, PNG or WebP image, up to {images.MAX_BYTES // (1024 * 1024)} MB"
 
 
 async def stored_image(request: Request, data: bytes, kind: images.Kind) -> tuple[str, str]:

@@ -24,8 +24,10 @@ from booking.models import (
     PromoLink,
     TicketType,
 )
+from booking.web.admin.common import flash
+from booking.web.admin.common import page as admin_page
 from booking.web.auth import current_user
-from booking.web.services import absolute_url, render, services
+from booking.web.services import absolute_url, services
 
 MAX_DISCOUNT_POUNDS = 10_000
 ORG_MESSAGE = "Choose an organisation from the list"
@@ -58,6 +60,21 @@ def _load(session: Session, *, event_id: int) -> dict[str, Any]:
             .order_by(col(TicketType.position))
         ).all(),
         "report": promo_report.build(session, event_id=event_id),
+        "hidden_types": session.exec(
+            select(TicketType)
+            .where(TicketType.event_id == event_id, col(TicketType.visible).is_(False))
+            .order_by(col(TicketType.position))
+        ).all(),
+        "used_links": {
+            link.id
+            for link in session.exec(select(PromoLink).where(PromoLink.event_id == event_id))
+            if link.id is not None and promo.link_used(session, link_id=link.id)
+        },
+        "used_codes": {
+            code.id
+            for code in session.exec(select(AccessCode).where(AccessCode.event_id == event_id))
+            if code.id is not None and access_codes.used(session, access_code_id=code.id)
+        },
     }
 
 
@@ -91,7 +108,7 @@ async def page(
         }
         for link in data["links"]
     }
-    return render(
+    return admin_page(
         request,
         "admin/promo.html",
         {
@@ -100,7 +117,7 @@ async def page(
             "values": values or {},
             "errors": errors or {},
         },
-        status_code=status,
+        status=status,
     )
 
 
@@ -152,6 +169,7 @@ async def create_link(request: Request) -> Response:
         return await page(request, values, errors, 400)
     except BookingError as exc:
         return await page(request, values, {"link_code": exc.message}, exc.status)
+    flash(request, f"The link /t/{link.code} is made. Copy it into the article below.")
     await _audit(
         request,
         "promo_link.created",
@@ -217,7 +235,10 @@ async def create_code(request: Request) -> Response:
             "unlocks_ticket_type_id": unlocks,
         },
     )
-    return RedirectResponse(request.url_for("admin_promo", event_id=event_id).path + "#codes", 303)
+    flash(request, f"The code {code.code} is made.")
+    return RedirectResponse(
+        request.url_for("admin_promo", event_id=event_id).path + f"#code-{code.id}", 303
+    )
 
 
 async def _audit(

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from booking import images
-from booking.domain import event_overview, inputs, speakers
+from booking.domain import announcements, event_overview, inputs, speakers
 from booking.domain.errors import Conflict, InvalidInput, NotFound
 from booking.models import SpeakerRole, SpeakerVisibility
 from booking.web.admin.common import actor, flash, page, path_id, redirect, upload, values_of
@@ -39,6 +39,7 @@ async def _list_page(
     svc = services(request)
     view = await _overview(request, event_id)
     candidates = await svc.read(speakers.candidates, event_id=event_id)
+    audience = await svc.read(announcements.audience, event_id=event_id)
     added = inputs.row_id(request.query_params.get("added"))
     just_added = next((i for i in view.lineup if added and i.speaker.id == added), None)
     context = {
@@ -47,6 +48,7 @@ async def _list_page(
         "values": values or {"role": "speaker", "existing_role": "speaker"},
         "errors": errors or {},
         "just_added": just_added,
+        "audience": audience,
     }
     return page(request, "admin/speakers.html", context, status=status)
 
@@ -129,8 +131,8 @@ async def edit(request: Request) -> Response:
     sp = item.speaker
     values: dict[str, Any] = {
         "name": sp.name,
-        "affiliation": sp.affiliation,
-        "bio": sp.bio,
+        "affiliation": item.affiliation,
+        "bio": item.bio,
         "url": sp.url,
         "role": str(item.place.role),
     }
