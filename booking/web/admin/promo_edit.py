@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from booking.domain import access_codes, audit, promo
+from booking.domain import access_codes, audit, inputs, promo
 from booking.domain.errors import Conflict, InvalidInput, NotFound
 from booking.models import (
     AccessCode,
@@ -23,7 +23,7 @@ from booking.models import (
     User,
 )
 from booking.web.admin.common import actor, flash, page, path_id
-from booking.web.admin.promo import _pounds, _whole
+from booking.web.admin.promo import CODE_MESSAGE, ORG_MESSAGE, TYPE_MESSAGE, _choice, _discount
 from booking.web.services import services
 
 
@@ -118,15 +118,21 @@ async def edit_link(request: Request) -> Response:
     if request.method == "POST":
         form = await request.form()
         values = {k: str(form.get(k, ""))[:400] for k in values}
+        taken = inputs.Errors()
+        org = taken.take("organisation_id", lambda: _choice(values["organisation_id"], ORG_MESSAGE))
+        code_id = taken.take(
+            "access_code_id", lambda: _choice(values["access_code_id"], CODE_MESSAGE)
+        )
         try:
+            if taken:
+                raise InvalidInput(dict(taken))
             changed = await svc.write(
                 promo.update_link,
                 event_id=event_id,
                 link_id=link_id,
                 label=values["label"],
-                organisation_id=_whole(values["organisation_id"], "organisation_id", {}, "")
-                or None,
-                access_code_id=_whole(values["access_code_id"], "access_code_id", {}, "") or None,
+                organisation_id=org,
+                access_code_id=code_id,
             )
         except InvalidInput as exc:
             errors = exc.errors
@@ -160,20 +166,22 @@ async def edit_code(request: Request) -> Response:
     if request.method == "POST":
         form = await request.form()
         values = {k: str(form.get(k, ""))[:100] for k in values}
-        amount = _pounds(values["discount_amount"], "discount_amount", errors)
-        percent = (
-            _whole(
-                values["discount_percent"],
-                "discount_percent",
-                errors,
-                "Enter the percentage off as a whole number, like 20",
-            )
-            or 0
+        taken = inputs.Errors()
+        amount = taken.take("discount_amount", lambda: _discount(values["discount_amount"])) or 0
+        percent = taken.take(
+            "discount_percent",
+            lambda: inputs.optional_whole_number(
+                values["discount_percent"], name="Percentage off", minimum=0, maximum=100
+            ),
         )
-        max_uses = _whole(
-            values["max_uses"], "max_uses", errors, "Enter the use limit as a whole number, like 10"
+        max_uses = taken.take(
+            "max_uses",
+            lambda: inputs.optional_whole_number(
+                values["max_uses"], name="Use limit", minimum=1, maximum=1_000_000
+            ),
         )
-        unlocks = _whole(values["unlocks"], "unlocks", errors, "Choose a ticket type") or None
+        unlocks = taken.take("unlocks", lambda: _choice(values["unlocks"], TYPE_MESSAGE))
+        errors = dict(taken)
         if not errors:
             try:
                 changed = await svc.write(
@@ -183,7 +191,7 @@ async def edit_code(request: Request) -> Response:
                     label=values["code_label"],
                     unlocks_ticket_type_id=unlocks,
                     discount_amount=amount,
-                    discount_percent=percent,
+                    discount_percent=percent or 0,
                     max_uses=max_uses,
                 )
             except InvalidInput as exc:
