@@ -97,17 +97,18 @@ class RefuseNul:
         if ctype not in FORM_TYPES:
             await self.app(scope, receive, send)
             return
-        body = b""
+        buffer = bytearray()
         more = True
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            body += message.get("body", b"")
+            buffer += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > MAX_FORM_BYTES:  # as the CSRF check, for the paths it exempts
+            if len(buffer) > MAX_FORM_BYTES:  # as the CSRF check, for the paths it exempts
                 await PlainTextResponse("Request too large", 413)(scope, receive, send)
                 return
+        body = bytes(buffer)
         if await _form_has_nul(scope, _replay(body, receive)):
             await _refuse(scope, receive, send)
             return

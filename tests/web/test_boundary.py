@@ -173,7 +173,7 @@ def test_a_code_unlocking_an_unknown_ticket_type_is_refused(forms, session, even
         f"/admin/events/{event.id}/promo/codes", {"code": "SECRET", "unlocks": "999999"}
     )
     assert response.status_code == 400
-    assert response.context["errors"]["unlocks"] == "Choose a ticket type from the list"
+    assert response.context["errors"]["unlocks"] == "Choose one of this event's hidden ticket types"
     assert count(session, AccessCode) == 0
 
 
@@ -279,5 +279,4 @@ def test_a_form_too_large_to_read_is_refused_where_the_csrf_check_is_skipped(cli
         content=body,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    assert response.status_code == 413
-    assert response.text == "Request too large"  # from the boundary, before the handler reads
+    assert response.status_code == 413  # refused before any form parser reads it
