@@ -1,7 +1,8 @@
 """The runner for long organiser tasks (BulkJob rows): cancelling an event's orders.
 
-It claims a job under a lease, then works order by order: cancel (one transaction), refund
-through Stripe (no transaction open), record and email (one transaction). Any number of
+It claims a job under a lease, then works order by order: cancel and open the refund in the
+refunds ledger (one transaction), send it through Stripe (no transaction open), email and
+count it done (one transaction). Any number of
 runners may be started; a runner that stops half way leaves its lease to lapse, and the next
 one carries on where it stopped (see booking.domain.cancellation_job).
 """
@@ -11,10 +12,8 @@ from __future__ import annotations
 import logging
 
 from booking import checkout
-from booking.domain import cancellation, cancellation_job
+from booking.domain import cancellation_job
 from booking.domain.cancellation_job import Lease
-from booking.models import Order
-from booking.payments import PaymentError, Refund
 from booking.web.services import Services
 
 log = logging.getLogger("booking.bulk")
@@ -76,39 +75,19 @@ async def run_job(
 
 async def _one_order(svc: Services, lease: Lease, order_id: int) -> str:
     """Cancel, refund and finish one order; returns an error message, or "" when done."""
-    order = await svc.write(
-        cancellation_job.cancel_order, lease=lease, order_id=order_id, now=svc.now()
-    )
-    amount = await svc.read(cancellation_job.refund_amount, lease=lease, order=order)
-    refund_id = None
-    if amount > 0:
-        try:
-            refund = await send_refund(svc, order)
-        except PaymentError as exc:
-            if exc.code != "charge_already_refunded":
-                log.warning("refund for %s failed: %s", order.reference, exc)
-                return str(exc)
-            amount = 0  # refunded elsewhere (Stripe's dashboard); its webhook records it
-        else:
-            refund_id, amount = refund.id, refund.amount
+    await svc.write(cancellation_job.cancel_order, lease=lease, order_id=order_id, now=svc.now())
+    await send_refunds(svc, order_id)
+    problem = await svc.read(cancellation_job.refund_problem, order_id=order_id)
+    if problem:
+        log.warning("refund for order %s: %s", order_id, problem)
+        return problem  # the order stays open; the refunds job keeps sending a pending one
     finished = await svc.write(
-        cancellation_job.finish_order,
-        lease=lease,
-        order_id=order_id,
-        now=svc.now(),
-        refund_id=refund_id,
-        amount=amount,
+        cancellation_job.finish_order, lease=lease, order_id=order_id, now=svc.now()
     )
     return "" if finished else "another runner took the job over"
 
 
-async def send_refund(svc: Services, order: Order) -> Refund:
-    """Refund what is left of the order's payment; the same request however often it is sent
-    (no amount, "all that is left", and the same idempotency key). Raises PaymentError."""
-    assert order.stripe_payment_intent
-    return await checkout.payments(svc).refund(
-        payment_intent=order.stripe_payment_intent,
-        amount=None,
-        idempotency_key=cancellation.refund_key(order),
-        metadata={"order_reference": order.reference, "reason": "event_cancelled"},
-    )
+async def send_refunds(svc: Services, order_id: int) -> int:
+    """Send the order's pending refunds through Stripe, each under its own idempotency key
+    (the event's own and any an organiser opened before). Returns how many Stripe made."""
+    return await checkout.send_refunds_for(svc, order_id=order_id)

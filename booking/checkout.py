@@ -15,10 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from booking.domain import orders, refunds, stripe_events
 from booking.domain.errors import NotFound
 from booking.models import Order, OrderStatus
-from booking.payments import CheckoutSession, LineItem, PaymentError, Payments
+from booking.payments import CheckoutSession, LineItem, PaymentError, Payments, Refund
 from booking.web.services import Services
 
 log = logging.getLogger("booking.checkout")
+# Stripe keeps an idempotency key for at least 24 hours; past this age a refund sent again
+# under its key might be made twice, so it is looked for first (an hour's margin).
+KEYS_KEPT = timedelta(hours=23)
 
 
 @dataclass(frozen=True)
@@ -148,31 +151,73 @@ async def cancel(svc: Services, order: Order) -> Order:
 
 
 async def sweep_lapsed(svc: Services, *, now: datetime | None = None) -> int:
-    """Release holds whose time is up, expiring their Stripe sessions; returns how many."""
+    """Release holds whose time is up, expiring their Stripe sessions, and holds that never
+    got a Checkout Session (the process stopped in between); returns how many.
+
+    One order that fails (Stripe answers strangely, the order cannot be settled) is logged
+    and left for the next sweep; it never stops the others.
+    """
     now = now or svc.now()
     done = 0
     for order in await svc.read(orders.lapsed_holds, now=now):
-        assert order.id is not None
-        if order.stripe_session_id:
-            try:
-                session = await payments(svc).expire_checkout(order.stripe_session_id)
-            except PaymentError as exc:
-                log.warning("could not expire %s: %s", order.stripe_session_id, exc)
-                continue
-            if session.status == "complete":
-                await settle(svc, session)
-                done += 1
-                continue
-        if await svc.write(orders.release, order_id=order.id, now=now, note="hold lapsed"):
-            done += 1
+        try:
+            done += await _sweep_one(svc, order, now)
+        except Exception:  # noqa: BLE001 (one bad order must not stall every other hold)
+            log.exception("could not sweep the hold of order %s", order.reference)
     return done
+
+
+async def _sweep_one(svc: Services, order: Order, now: datetime) -> int:
+    assert order.id is not None
+    note = "hold lapsed"
+    if order.stripe_session_id:
+        try:
+            session = await payments(svc).expire_checkout(order.stripe_session_id)
+        except PaymentError as exc:
+            log.warning("could not expire %s: %s", order.stripe_session_id, exc)
+            return 0
+        if session.status == "complete":
+            await settle(svc, session)
+            return 1
+    elif order.expires_at > now:
+        note = "no payment page was made for this hold"
+    return int(await svc.write(orders.release, order_id=order.id, now=now, note=note))
+
+
+async def _made_before(svc: Services, refund: refunds.Outgoing) -> Refund | None:
+    """The refund Stripe already made for this ledger row, found by its metadata among the
+    charge's refunds. Raises PaymentError when Stripe cannot be asked."""
+    for made in await payments(svc).list_refunds(payment_intent=refund.payment_intent):
+        if (
+            made.metadata.get("refund") == str(refund.refund_id)
+            and made.metadata.get("order_reference") == refund.order_reference
+            and made.amount == refund.amount
+            and made.status not in ("failed", "canceled")
+        ):
+            return made
+    return None
 
 
 async def send_refund(svc: Services, refund: refunds.Outgoing) -> bool:
     """Send one pending refund to Stripe with its own idempotency key; True once Stripe has
     made it. A lost answer or an outage leaves it pending, to be sent again with the same
     key (Stripe then answers with the refund it already made); a refusal for good marks it
-    failed, so it is never sent again."""
+    failed, so it is never sent again. Stripe forgets keys after a day: a refund older than
+    KEYS_KEPT is first looked for among the charge's refunds, and adopted if found."""
+    if svc.now() - refund.created_at >= KEYS_KEPT:
+        try:
+            found = await _made_before(svc, refund)
+        except PaymentError as exc:
+            log.warning("could not list refunds for %s: %s", refund.order_reference, exc)
+            return False  # never send blind what may have been made: try again later
+        if found is not None:
+            return await svc.write(
+                refunds.mark_succeeded,
+                refund_id=refund.refund_id,
+                stripe_refund_id=found.id,
+                amount=found.amount,
+                now=svc.now(),
+            )
     try:
         made = await payments(svc).refund(
             payment_intent=refund.payment_intent,

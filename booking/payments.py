@@ -6,7 +6,7 @@ failure into :class:`PaymentError` whose message is safe to show a buyer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +47,16 @@ class Refund:
     amount: int
     currency: str
     payment_intent: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Charge:
+    id: str
+    payment_intent: str | None
+    amount: int
+    amount_refunded: int  # all refunded so far, whoever asked for it
+    currency: str
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,11 @@ class PaymentError(Exception):
         self.code = code
         self.http_status = http_status
         self.request_id = request_id
+
+
+def is_missing(exc: PaymentError) -> bool:
+    """Stripe does not know the object asked for (it will never know it: do not retry)."""
+    return exc.code == "resource_missing" or exc.http_status == 404
 
 
 class InvalidWebhook(ValueError):
@@ -226,6 +241,31 @@ class Payments:
             raise _payment_error(exc) from exc
         return _to_refund(refund)
 
+    async def list_refunds(self, *, payment_intent: str) -> list[Refund]:
+        """Every refund of a PaymentIntent's charge, newest first (all pages)."""
+        try:
+            listing = await self._client.v1.refunds.list_async(
+                {"payment_intent": payment_intent, "limit": 100}
+            )
+            return [_to_refund(refund) async for refund in listing.auto_paging_iter()]
+        except stripe.StripeError as exc:
+            raise _payment_error(exc) from exc
+
+    async def retrieve_charge(self, charge_id: str) -> Charge:
+        """The charge as Stripe has it now (a webhook's copy of it is not trusted)."""
+        try:
+            charge = await self._client.v1.charges.retrieve_async(charge_id)
+        except stripe.StripeError as exc:
+            raise _payment_error(exc) from exc
+        intent = charge.payment_intent
+        return Charge(
+            id=charge.id,
+            payment_intent=intent if intent is None or isinstance(intent, str) else intent.id,
+            amount=charge.amount,
+            amount_refunded=charge.amount_refunded,
+            currency=charge.currency,
+        )
+
     def parse_webhook(self, payload: bytes, signature_header: str | None) -> WebhookEvent:
         """Verify the ``Stripe-Signature`` over the raw body (300 s tolerance) and parse it."""
         if not signature_header:
@@ -298,6 +338,7 @@ def _to_refund(refund: Any) -> Refund:
         amount=refund.amount,
         currency=refund.currency,
         payment_intent=intent if intent is None or isinstance(intent, str) else intent.id,
+        metadata=_plain_metadata(refund.metadata),
     )
 
 

@@ -1,24 +1,21 @@
 """Access and discount codes: unlock a hidden ticket type and/or take money off, with a use
 limit and a validity window. Uses are derived like seats (paid tickets plus unexpired holds)
-and checked under the event's lock, so a limit holds however many buyers race for it."""
+and checked with them by booking.domain.inventory.refusal under the event's lock, so a limit
+holds however many buyers race for it."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
-from booking.domain.errors import BookingError, Conflict, InvalidInput
-from booking.models import AccessCode, Order, Ticket, TicketStatus
+from booking.domain import inventory
+from booking.domain.errors import Conflict, InvalidInput
+from booking.domain.inventory import CodeUsedUp as CodeUsedUp  # raised by the sale's check
+from booking.models import AccessCode
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,39}$")
-
-
-class CodeUsedUp(BookingError):
-    code = "code_used_up"
-    status = 409
 
 
 def normalise(code: str) -> str:
@@ -43,34 +40,8 @@ def find(session: Session, *, event_id: int, code: str, now: datetime) -> Access
 
 
 def uses(session: Session, *, access_code_id: int, now: datetime) -> int:
-    """Tickets bought or held with this code."""
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(Ticket)
-            .join(Order, Order.id == Ticket.order_id)
-            .where(
-                Order.access_code_id == access_code_id,
-                or_(
-                    Ticket.status == TicketStatus.VALID,
-                    and_(Ticket.status == TicketStatus.HELD, Order.expires_at > now),
-                ),
-            )
-        ).one()
-    )
-
-
-def check_uses(session: Session, *, code: AccessCode, wanted: int, now: datetime) -> None:
-    """Raises CodeUsedUp when `wanted` more tickets would pass the code's limit.
-    Call under the event's lock (booking.db.lock)."""
-    if code.max_uses is None:
-        return
-    assert code.id is not None
-    left = code.max_uses - uses(session, access_code_id=code.id, now=now)
-    if wanted > left:
-        if left <= 0:
-            raise CodeUsedUp(f"The code {code.code} has been used up", field="code")
-        raise CodeUsedUp(f"The code {code.code} can be used for {left} more tickets", field="code")
+    """Tickets bought or held with this code (counted as seats are, see inventory)."""
+    return inventory.code_uses(session, access_code_id=access_code_id, now=now)
 
 
 def price(base: int, code: AccessCode | None) -> int:

@@ -2,12 +2,13 @@
 background, order by order, in a BulkJob that can be resumed after an interruption.
 
 Each order goes through three steps (booking.domain.cancellation_job, run by booking.bulk).
-The order and its tickets are cancelled (one transaction). The refund is then sent through
-Stripe with the key "refund:{reference}:event-cancelled", so a retried refund is the same
-refund. Last, the refund is recorded, the email queued and the order counted done (one
-transaction), leaving a "finished" note in its history. An order without that note is still
-to do, so a run that stops anywhere picks it up again, and Stripe's idempotency keeps it to
-one refund.
+The order and its tickets are cancelled and its refund opened in the refunds ledger (one
+transaction), for all that is still refundable: an organiser's refund still pending on the
+same order keeps its share, so the two add up to what was paid. The order's pending refunds
+are then sent through Stripe, each under its own key, as every refund is. Last, the email
+is queued and the order counted done (one transaction), leaving a "finished" note in its
+history. An order without that note is still to do, so a run that stops anywhere picks it up
+again, and the refund's key keeps it to one refund.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from booking.models import (
 KIND = "event_cancel"
 REASON = "event_cancelled"
 FINISHED = "event cancellation finished"
+REFUND_REASON = "Event cancelled"  # the reason on the refund the cancellation opens
 ACTIVE = ("queued", "running")
 
 
@@ -50,10 +52,6 @@ class Impact:
     tickets: int
     to_refund: int
     currency: str
-
-
-def refund_key(order: Order) -> str:
-    return f"refund:{order.reference}:event-cancelled"
 
 
 def impact(session: Session, *, event_id: int) -> Impact:

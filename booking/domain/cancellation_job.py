@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
-from booking.domain import audit, outbox
-from booking.domain.cancellation import FINISHED, KIND, REASON, open_orders, owed
+from booking.domain import audit, outbox, refunds
+from booking.domain.cancellation import FINISHED, KIND, REASON, REFUND_REASON, open_orders
 from booking.domain.errors import NotFound
 from booking.models import (
     BulkJob,
@@ -24,6 +24,7 @@ from booking.models import (
     Order,
     OrderHistory,
     OrderStatus,
+    Refund,
     Ticket,
     TicketStatus,
 )
@@ -102,16 +103,20 @@ def next_order(session: Session, *, lease: Lease, skip: Collection[int] = ()) ->
 
 
 def cancel_order(session: Session, *, lease: Lease, order_id: int, now: datetime) -> Order:
-    """Cancel a paid order and its tickets (no-op if done before); the refund comes next."""
+    """Cancel a paid order and its tickets and, when the job refunds, open its refund in the
+    refunds ledger for all that is still refundable (what an organiser's pending refund
+    already owes is left to that refund). One transaction; a no-op for what was done before.
+    The refund is sent next (booking.bulk), like every other refund."""
     with session.begin():
         found = job(session, job_id=lease.job_id)
+        order = refunds.lock_order(session, order_id)
+        assert order is not None
         changed = session.execute(
             update(Order)
             .where(col(Order.id) == order_id, col(Order.status) == OrderStatus.PAID)
             .values(status=OrderStatus.CANCELLED, status_reason=REASON)
         )
-        order = session.get(Order, order_id)
-        assert order is not None
+        session.refresh(order)
         if changed.rowcount == 1:  # type: ignore[attr-defined]
             session.execute(
                 update(Ticket)
@@ -126,6 +131,26 @@ def cancel_order(session: Session, *, lease: Lease, order_id: int, now: datetime
                     at=now,
                 )
             )
+        refund = None
+        if found.options.get("refund") and _refund_still_to_open(session, order):
+            refund = refunds.open_in(
+                session,
+                order=order,
+                amount=refunds.refundable(session, order=order),
+                reason=REFUND_REASON,
+                now=now,
+            )
+            if refund is not None:
+                session.execute(
+                    update(Ticket)
+                    .where(
+                        col(Ticket.order_id) == order_id,
+                        col(Ticket.status) == TicketStatus.CANCELLED,
+                        col(Ticket.refund_id).is_(None),
+                    )
+                    .values(refund_id=refund.id)
+                )
+        if changed.rowcount == 1:  # type: ignore[attr-defined]
             audit.record(
                 session,
                 "order.cancelled",
@@ -135,29 +160,47 @@ def cancel_order(session: Session, *, lease: Lease, order_id: int, now: datetime
                 now=now,
                 event_id=order.event_id,
                 order_id=order_id,
-                data={"reason": REASON},
+                data={
+                    "reason": REASON,
+                    "refund": {"id": refund.id, "amount": refund.amount} if refund else None,
+                },
             )
         session.refresh(order)
         return order
 
 
-def refund_amount(session: Session, *, lease: Lease, order: Order) -> int:
-    """What to send back through Stripe for this order now (0 for nothing)."""
-    if not job(session, job_id=lease.job_id).options.get("refund"):
-        return 0
-    return owed(order)
+def _refund_still_to_open(session: Session, order: Order) -> bool:
+    """Cancelled with the event, and its cancellation refund not opened yet (or refused by
+    Stripe, in which case a run started again opens a new one for what is left)."""
+    if order.status != OrderStatus.CANCELLED or order.status_reason != REASON:
+        return False
+    opened = session.exec(
+        select(Refund.id).where(
+            Refund.order_id == order.id,
+            Refund.reason == REFUND_REASON,
+            Refund.status != refunds.RefundStatus.FAILED,
+        )
+    ).first()
+    return opened is None
 
 
-def finish_order(
-    session: Session,
-    *,
-    lease: Lease,
-    order_id: int,
-    now: datetime,
-    refund_id: str | None = None,
-    amount: int = 0,
-) -> bool:
-    """Record the refund (once per refund id), queue the email, count the order done, once.
+def refund_problem(session: Session, *, order_id: int) -> str:
+    """Why the order's money is not back yet after its refunds were sent ("" when it is, or
+    when nothing was owed): one still waits for Stripe, or Stripe refused it."""
+    order = session.get(Order, order_id)
+    assert order is not None
+    left = refunds.for_order(session, order_id=order_id)
+    if any(r.status == refunds.RefundStatus.PENDING for r in left):
+        return "the refund has not been confirmed by Stripe yet"
+    refused = [r for r in left if r.reason == REFUND_REASON]
+    all_refused = refused and all(r.status == refunds.RefundStatus.FAILED for r in refused)
+    if all_refused and order.amount_refunded < order.total:
+        return "Stripe refused the refund"
+    return ""
+
+
+def finish_order(session: Session, *, lease: Lease, order_id: int, now: datetime) -> bool:
+    """Queue the email and count the order done, once (its refund is in the ledger).
 
     False, with nothing written, if the lease has passed to another runner.
     """
@@ -176,8 +219,6 @@ def finish_order(
         ).first()
         if done_before is not None:
             return True
-        if refund_id is not None:
-            _record_refund(session, order, refund_id, amount, now)
         session.add(OrderHistory(order_id=order_id, status=order.status, note=FINISHED, at=now))
         if found.options.get("email"):
             outbox.queue(
@@ -193,34 +234,6 @@ def finish_order(
         found.total = max(found.total, found.done)
         session.add(found)
     return True
-
-
-def _record_refund(
-    session: Session, order: Order, refund_id: str, amount: int, now: datetime
-) -> None:
-    note = f"refund {refund_id}"
-    seen = session.exec(
-        select(OrderHistory.id).where(OrderHistory.order_id == order.id, OrderHistory.note == note)
-    ).first()
-    if seen is not None:
-        return
-    before = order.amount_refunded
-    # The charge.refunded webhook may have recorded the same money first: cap at the total.
-    order.amount_refunded = min(order.total, order.amount_refunded + amount)
-    session.add(order)
-    assert order.id is not None
-    session.add(OrderHistory(order_id=order.id, status=order.status, note=note, at=now))
-    audit.record(
-        session,
-        "order.refunded",
-        subject_type="order",
-        subject_id=order.id,
-        actor="system",
-        now=now,
-        event_id=order.event_id,
-        order_id=order.id,
-        data={"amount_refunded": {"before": before, "after": order.amount_refunded}},
-    )
 
 
 def fail(session: Session, *, lease: Lease, now: datetime, error: str) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
+from booking.domain import inventory
 from booking.domain.errors import NotFound
+from booking.domain.inventory import FEW_LEFT as FEW_LEFT  # re-exported for the pages
 from booking.domain.inventory import Availability, availability
+from booking.domain.inventory import SaleState as SaleState
+from booking.domain.inventory import sale_state as sale_state
 from booking.models import (
     Event,
     EventOrganiser,
@@ -21,22 +24,6 @@ from booking.models import (
     TicketType,
     Venue,
 )
-
-
-class SaleState(StrEnum):
-    ON_SALE = "on_sale"
-    FEW_LEFT = "few_left"
-    SOLD_OUT = "sold_out"
-    NOT_YET = "not_yet_on_sale"
-    ENDED = "sales_ended"
-    UNAVAILABLE = "unavailable"  # the event is cancelled or over
-
-    @property
-    def buyable(self) -> bool:
-        return self in (SaleState.ON_SALE, SaleState.FEW_LEFT)
-
-
-FEW_LEFT = 10
 
 
 @dataclass(frozen=True)
@@ -89,23 +76,6 @@ class EventPage:
     @property
     def lowest_price(self) -> int | None:
         return min((o.ticket_type.price for o in self.offers), default=None)
-
-
-def sale_state(
-    ticket_type: TicketType, *, remaining: int | None, event: Event, now: datetime
-) -> SaleState:
-    """Whether this ticket type can be bought now, and if not why not."""
-    if event.status != EventStatus.PUBLISHED or event.starts_at <= now:
-        return SaleState.UNAVAILABLE
-    if ticket_type.sales_start and now < ticket_type.sales_start:
-        return SaleState.NOT_YET
-    if ticket_type.sales_end and now >= ticket_type.sales_end:
-        return SaleState.ENDED
-    if remaining is not None and remaining <= 0:
-        return SaleState.SOLD_OUT
-    if remaining is not None and remaining <= FEW_LEFT:
-        return SaleState.FEW_LEFT
-    return SaleState.ON_SALE
 
 
 def offers(
@@ -209,18 +179,9 @@ def event_page(
 
 
 def shortfall(page: EventPage, offers: list[Offer], quantities: dict[int, int]) -> dict[str, str]:
-    """Errors for quantities that the page's own reading already shows cannot be met."""
-    by_id = {o.ticket_type.id: o for o in offers}
-    for type_id, qty in quantities.items():
-        offer = by_id.get(type_id)
-        if offer is not None and offer.remaining is not None and qty > offer.remaining:
-            name = offer.ticket_type.name
-            if offer.remaining == 0:
-                return {f"qty-{type_id}": f"{name} tickets have sold out"}
-            return {f"qty-{type_id}": f"Only {offer.remaining} {name} tickets are left"}
-    left = page.availability.room_remaining
-    if left is not None and sum(quantities.values()) > left:
-        return {
-            "quantity": "This event has sold out" if left == 0 else f"Only {left} tickets are left"
-        }
-    return {}
+    """Errors for quantities that the page's own reading already shows cannot be met (the
+    same rule as the hold's, booking.domain.inventory.shortfall, without taking the lock)."""
+    types = {o.ticket_type.id: o.ticket_type for o in offers if o.ticket_type.id is not None}
+    wanted = {t: q for t, q in quantities.items() if t in types}
+    refused = inventory.shortfall(page.availability, types=types, quantities=wanted)
+    return {refused.field or "quantity": refused.message} if refused else {}

@@ -1,23 +1,65 @@
-"""What is left to sell: capacity minus paid tickets minus unexpired holds (derived)."""
+"""What is left to sell, and the one answer to "can these seats be sold now?".
+
+One predicate says what counts against capacity (`counts_against_capacity`): valid tickets,
+and held ones whose hold has not run out. Seats, the room and an access code's uses are all
+counted with it. One function decides whether seats can be sold (`refusal`, with its
+capacity part `shortfall`): the hold under the event's lock, the event page's early refusal,
+late payments and code limits all ask it, and reports show the same `Availability`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session
 
-from booking.models import Event, Order, Ticket, TicketStatus, TicketType
+from booking.domain.errors import BookingError, SalesClosed, SoldOut
+from booking.models import AccessCode, Event, EventStatus, Order, Ticket, TicketStatus, TicketType
+
+FEW_LEFT = 10
+
+
+class CodeUsedUp(BookingError):
+    code = "code_used_up"
+    status = 409
+
+
+class SaleState(StrEnum):
+    ON_SALE = "on_sale"
+    FEW_LEFT = "few_left"
+    SOLD_OUT = "sold_out"
+    NOT_YET = "not_yet_on_sale"
+    ENDED = "sales_ended"
+    UNAVAILABLE = "unavailable"  # the event is cancelled or over
+
+    @property
+    def buyable(self) -> bool:
+        return self in (SaleState.ON_SALE, SaleState.FEW_LEFT)
+
+
+def counts_against_capacity(now: datetime) -> Any:
+    """The tickets that use up a seat (and a code's use): sold ones, and held ones whose
+    hold has not run out. A condition on Ticket joined to its Order."""
+    return or_(
+        Ticket.status == TicketStatus.VALID,
+        and_(Ticket.status == TicketStatus.HELD, Order.expires_at > now),
+    )
 
 
 @dataclass(frozen=True)
 class Availability:
-    """Seats taken (sold or held) per ticket type and in the shared room."""
+    """Seats taken (sold or held) per ticket type and in the shared room, and, when a code
+    is being used, that code and how many tickets it has been used for."""
 
     room_capacity: int | None
     taken: dict[int, int]
+    code: AccessCode | None = None
+    code_used: int = 0
 
     @property
     def room_taken(self) -> int:
@@ -38,25 +80,118 @@ class Availability:
             limits.append(self.room_remaining)
         return max(0, min(limits)) if limits else None
 
+    @property
+    def code_left(self) -> int | None:
+        """Tickets the code may still be used for; None without a code or a limit."""
+        if self.code is None or self.code.max_uses is None:
+            return None
+        return max(0, self.code.max_uses - self.code_used)
+
+
+def counts(session: Session, *, event_id: int, now: datetime) -> dict[tuple[int, str], int]:
+    """Tickets counting against capacity per (ticket type, status): sold and held apart."""
+    rows = session.exec(  # type: ignore[call-overload]
+        select(Ticket.ticket_type_id, Ticket.status, func.count())
+        .join(Order, Order.id == Ticket.order_id)
+        .where(Ticket.event_id == event_id, counts_against_capacity(now))
+        .group_by(Ticket.ticket_type_id, Ticket.status)
+    ).all()
+    return {(type_id, str(status)): int(count) for type_id, status, count in rows}
+
 
 def taken_by_type(session: Session, *, event_id: int, now: datetime) -> dict[int, int]:
-    """Tickets that count against capacity: valid ones, and held ones whose hold is unexpired."""
-    counts_against = or_(
-        Ticket.status == TicketStatus.VALID,
-        and_(Ticket.status == TicketStatus.HELD, Order.expires_at > now),
+    """Tickets that count against capacity, per ticket type."""
+    taken: dict[int, int] = {}
+    for (type_id, _), count in counts(session, event_id=event_id, now=now).items():
+        taken[type_id] = taken.get(type_id, 0) + count
+    return taken
+
+
+def code_uses(session: Session, *, access_code_id: int, now: datetime) -> int:
+    """Tickets bought or held with this code."""
+    return int(
+        session.exec(  # type: ignore[call-overload]
+            select(func.count())
+            .select_from(Ticket)
+            .join(Order, Order.id == Ticket.order_id)
+            .where(Order.access_code_id == access_code_id, counts_against_capacity(now))
+        ).one()[0]
     )
-    rows = session.exec(  # type: ignore[call-overload]
-        select(Ticket.ticket_type_id, func.count())
-        .join(Order, Order.id == Ticket.order_id)
-        .where(Ticket.event_id == event_id, counts_against)
-        .group_by(Ticket.ticket_type_id)
-    ).all()
-    return {type_id: count for type_id, count in rows}
 
 
-def availability(session: Session, *, event: Event, now: datetime) -> Availability:
+def availability(
+    session: Session, *, event: Event, now: datetime, code: AccessCode | None = None
+) -> Availability:
+    """What is taken now. Read it under `db.lock` when a sale depends on it."""
     assert event.id is not None
-    return Availability(event.capacity, taken_by_type(session, event_id=event.id, now=now))
+    used = code_uses(session, access_code_id=code.id, now=now) if code and code.id else 0
+    return Availability(
+        event.capacity, taken_by_type(session, event_id=event.id, now=now), code, used
+    )
+
+
+def sale_state(
+    ticket_type: TicketType, *, remaining: int | None, event: Event, now: datetime
+) -> SaleState:
+    """Whether this ticket type can be bought now, and if not why not."""
+    if event.status != EventStatus.PUBLISHED or event.starts_at <= now:
+        return SaleState.UNAVAILABLE
+    if ticket_type.sales_start and now < ticket_type.sales_start:
+        return SaleState.NOT_YET
+    if ticket_type.sales_end and now >= ticket_type.sales_end:
+        return SaleState.ENDED
+    if remaining is not None and remaining <= 0:
+        return SaleState.SOLD_OUT
+    if remaining is not None and remaining <= FEW_LEFT:
+        return SaleState.FEW_LEFT
+    return SaleState.ON_SALE
+
+
+def shortfall(
+    avail: Availability, *, types: Mapping[int, TicketType], quantities: Mapping[int, int]
+) -> BookingError | None:
+    """Whether these quantities fit what is left (per type, in the room, and within the
+    code's use limit): None when they do, else the SoldOut or CodeUsedUp saying why."""
+    for type_id, qty in quantities.items():
+        tt = types[type_id]
+        remaining = avail.remaining(tt)
+        if remaining is not None and qty > remaining:
+            if remaining == 0:
+                return SoldOut(f"{tt.name} tickets have sold out", field=f"qty-{type_id}")
+            return SoldOut(f"Only {remaining} {tt.name} tickets are left", field=f"qty-{type_id}")
+    wanted = sum(quantities.values())
+    left = avail.room_remaining
+    if left is not None and wanted > left:
+        return SoldOut(
+            "This event has sold out" if left == 0 else f"Only {left} tickets are left",
+            field="quantity",
+        )
+    code_left = avail.code_left
+    if avail.code is not None and code_left is not None and wanted > code_left:
+        name = avail.code.code
+        if code_left <= 0:
+            return CodeUsedUp(f"The code {name} has been used up", field="code")
+        return CodeUsedUp(f"The code {name} can be used for {code_left} more tickets", field="code")
+    return None
+
+
+def refusal(
+    avail: Availability,
+    *,
+    event: Event,
+    types: Mapping[int, TicketType],
+    quantities: Mapping[int, int],
+    now: datetime,
+) -> BookingError | None:
+    """The one answer to "can these seats be sold now?": None when they can, else the error
+    saying why (SalesClosed, SoldOut, CodeUsedUp). A sale must ask it under `db.lock`, with
+    `avail`, `event`, `types` and the code all read after the lock."""
+    for type_id in quantities:
+        tt = types[type_id]
+        state = sale_state(tt, remaining=avail.remaining(tt), event=event, now=now)
+        if state in (SaleState.NOT_YET, SaleState.ENDED, SaleState.UNAVAILABLE):
+            return SalesClosed(f"{tt.name} tickets are not on sale now")
+    return shortfall(avail, types=types, quantities=quantities)
 
 
 def few_left_threshold(ticket_types: Iterable[TicketType], room_capacity: int | None) -> int:

@@ -9,7 +9,7 @@ the refund itself is sent through Stripe after the transaction (see booking.web.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -73,6 +73,12 @@ class OrderPage:
     tickets: list[TicketLine]
     policy: CancelPolicy
     status_since: datetime | None  # when the order reached its current status
+    refunds: list[Refund] = field(default_factory=list)
+
+    @property
+    def refunding(self) -> int:
+        """What is being, or has been, refunded through Stripe (the refunds ledger)."""
+        return sum(r.amount for r in self.refunds if r.status != "failed")
 
     @property
     def valid_tickets(self) -> list[TicketLine]:
@@ -127,6 +133,7 @@ def load_page(session: Session, *, token: str, now: datetime) -> OrderPage:
         tickets=numbered_tickets(session, order_id=order.id),
         policy=cancel_policy(order, event, now=now),
         status_since=since,
+        refunds=refunds.for_order(session, order_id=order.id),
     )
 
 

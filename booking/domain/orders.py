@@ -12,19 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from booking.db import lock
-from booking.domain import access_codes, audit, outbox, refunds, tickets
-from booking.domain.catalogue import SaleState, sale_state
+from booking.domain import access_codes, audit, inventory, outbox, refunds, tickets
 from booking.domain.errors import (
-    BookingError,
     EventCancelled,
     InvalidInput,
     NotFound,
-    SalesClosed,
-    SoldOut,
 )
 from booking.domain.inventory import availability
 from booking.models import (
@@ -40,13 +36,14 @@ from booking.models import (
     TicketType,
 )
 
+# How long a new hold may wait for its Checkout Session before the sweeper takes it back:
+# well past the Stripe client's timeout with its retries (10 s, three tries).
+UNSTARTED_GRACE = timedelta(minutes=2)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME = 200
 
 
-class PaymentMismatch(BookingError):
-    code = "payment_mismatch"
-    status = 409
+MISMATCH = "payment_mismatch"  # status_reason of an order refunded for a mismatched payment
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,8 @@ class PaidCheckout(Protocol):
 @dataclass(frozen=True)
 class Fulfilment:
     order: Order
-    # paid, already_paid, awaiting_payment, sold_out_refund, event_cancelled_refund, closed
+    # paid, already_paid, awaiting_payment, sold_out_refund, event_cancelled_refund,
+    # payment_mismatch_refund, closed
     outcome: str
 
     @property
@@ -163,14 +161,22 @@ def reserve(
     if not quantities:
         raise InvalidInput({"quantity": "Select how many tickets you want"})
     with session.begin():
-        event = session.get(Event, event_id)
+        # Lock first, then read everything the decision depends on (the event, its ticket
+        # types and capacities, the code): a row read before the lock can be stale by the
+        # time it is held, as an organiser's edit may commit while this waits.
+        lock(session, event_id)
+        event = session.get(Event, event_id, populate_existing=True)
         if event is None or event.status == EventStatus.DRAFT:
             raise NotFound("No event at this address")
         if event.status == EventStatus.CANCELLED:
             raise EventCancelled("This event has been cancelled, so tickets are not on sale")
         types = {
             t.id: t
-            for t in session.exec(select(TicketType).where(TicketType.event_id == event_id)).all()
+            for t in session.exec(
+                select(TicketType)
+                .where(TicketType.event_id == event_id)
+                .execution_options(populate_existing=True)
+            ).all()
         }
         code = (
             access_codes.find(session, event_id=event_id, code=came.code, now=now)
@@ -181,29 +187,16 @@ def reserve(
         errors = quantity_errors(types, quantities, unlocked=unlocked)
         if errors:
             raise InvalidInput(errors)
-        lock(session, event_id)
-        avail = availability(session, event=event, now=now)
-        room_wanted = sum(quantities.values())
-        for type_id, qty in quantities.items():
-            tt = types[type_id]
-            remaining = avail.remaining(tt)
-            state = sale_state(tt, remaining=remaining, event=event, now=now)
-            if state in (SaleState.NOT_YET, SaleState.ENDED, SaleState.UNAVAILABLE):
-                raise SalesClosed(f"{tt.name} tickets are not on sale now")
-            if remaining is not None and qty > remaining:
-                if remaining == 0:
-                    raise SoldOut(f"{tt.name} tickets have sold out", field=f"qty-{type_id}")
-                raise SoldOut(
-                    f"Only {remaining} {tt.name} tickets are left", field=f"qty-{type_id}"
-                )
-        if avail.room_remaining is not None and room_wanted > avail.room_remaining:
-            left = avail.room_remaining
-            raise SoldOut(
-                "This event has sold out" if left == 0 else f"Only {left} tickets are left",
-                field="quantity",
-            )
-        if code is not None:
-            access_codes.check_uses(session, code=code, wanted=room_wanted, now=now)
+        avail = availability(session, event=event, now=now, code=code)
+        refused = inventory.refusal(
+            avail,
+            event=event,
+            types=types,  # type: ignore[arg-type]
+            quantities=quantities,
+            now=now,
+        )
+        if refused is not None:
+            raise refused
         prices = {t: access_codes.price(types[t].price, code) for t in quantities}
         total = sum(prices[t] * q for t, q in quantities.items())
         order = Order(
@@ -278,21 +271,82 @@ def _set_tickets(session: Session, order_id: int, status: TicketStatus, *, only:
 
 
 def _seats_free_for(session: Session, order: Order, now: datetime) -> bool:
-    """Whether a lapsed order's seats could be sold to it again now (its own hold not counted)."""
-    event = session.get(Event, order.event_id)
+    """Whether a lapsed order's seats could be sold to it again now (its own hold not
+    counted, as it has lapsed). Call under the event's lock."""
+    event = session.get(Event, order.event_id, populate_existing=True)
     assert event is not None
-    avail = availability(session, event=event, now=now)
     lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()
     types = {
         t.id: t
-        for t in session.exec(select(TicketType).where(TicketType.event_id == event.id)).all()
+        for t in session.exec(
+            select(TicketType)
+            .where(TicketType.event_id == event.id)
+            .execution_options(populate_existing=True)
+        ).all()
+        if t.id is not None
     }
+    wanted: dict[int, int] = {}
     for line in lines:
-        remaining = avail.remaining(types[line.ticket_type_id])
-        if remaining is not None and line.quantity > remaining:
-            return False
-    wanted = sum(line.quantity for line in lines)
-    return avail.room_remaining is None or wanted <= avail.room_remaining
+        wanted[line.ticket_type_id] = wanted.get(line.ticket_type_id, 0) + line.quantity
+    avail = availability(session, event=event, now=now)
+    return inventory.shortfall(avail, types=types, quantities=wanted) is None
+
+
+def mismatch(order: Order, checkout: PaidCheckout) -> str | None:
+    """Why this Checkout Session's payment is not a payment of this order, or None."""
+    if checkout.client_reference_id not in (None, order.reference):
+        return f"the payment names another order ({checkout.client_reference_id})"
+    if checkout.currency.upper() != order.currency.upper():
+        return f"paid in {checkout.currency.upper()}, the order is in {order.currency.upper()}"
+    if checkout.amount_total != order.total:
+        return f"paid {checkout.amount_total}, the order's total is {order.total} (minor units)"
+    return None
+
+
+def _refund_mismatch(
+    session: Session, order: Order, checkout: PaidCheckout, problem: str, now: datetime
+) -> Fulfilment:
+    """The buyer paid, but not for this order as it stands: issue no tickets, give the seats
+    back, and refund every penny taken through the refunds ledger. Once per order."""
+    assert order.id is not None
+    if order.status_reason == MISMATCH:
+        return Fulfilment(order, "payment_mismatch_refund")
+    if order.status not in (OrderStatus.PENDING, OrderStatus.EXPIRED, OrderStatus.FAILED):
+        return Fulfilment(order, "closed")  # settled by a matching payment before
+    before = order.status
+    order.status = OrderStatus.REFUNDED
+    order.status_reason = MISMATCH
+    order.stripe_payment_intent = checkout.payment_intent
+    session.add(order)
+    _set_tickets(session, order.id, TicketStatus.RELEASED, only={TicketStatus.HELD})
+    refund = refunds.open_payment_in(
+        session,
+        order=order,
+        amount=checkout.amount_total,
+        currency=checkout.currency.upper(),
+        reason=f"The payment did not match the order: {problem}",
+        now=now,
+    )
+    _history(session, order, OrderStatus.REFUNDED, f"payment did not match: {problem}", now)
+    audit.record(
+        session,
+        "order.payment_mismatch",
+        subject_type="order",
+        subject_id=order.id,
+        actor="stripe",
+        now=now,
+        event_id=order.event_id,
+        order_id=order.id,
+        data={
+            "problem": problem,
+            "checkout_session": checkout.id,
+            "paid": {"amount": checkout.amount_total, "currency": checkout.currency.upper()},
+            "order_total": {"amount": order.total, "currency": order.currency},
+            "status": {"before": str(before), "after": str(order.status)},
+            "refund": refund.id if refund else None,
+        },
+    )
+    return Fulfilment(order, "payment_mismatch_refund")
 
 
 def fulfil_in(
@@ -303,14 +357,15 @@ def fulfil_in(
     if order is None:
         raise NotFound("No order for this checkout session")
     assert order.id is not None
-    if checkout.client_reference_id not in (None, order.reference):
-        raise PaymentMismatch("The checkout session names another order")
-    if checkout.amount_total != order.total or checkout.currency.upper() != order.currency.upper():
-        raise PaymentMismatch("The amount paid does not match the order")
-    if checkout.payment_status not in ("paid", "no_payment_required"):
+    problem = mismatch(order, checkout)
+    if checkout.payment_status not in ("paid", "no_payment_required") or (
+        problem and checkout.payment_status != "paid"
+    ):
         return Fulfilment(order, "awaiting_payment")
     lock(session, order.event_id)
     session.refresh(order)
+    if problem:
+        return _refund_mismatch(session, order, checkout, problem, now)
     if order.status == OrderStatus.PAID:
         return Fulfilment(order, "already_paid")
     if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
@@ -362,9 +417,10 @@ def fulfil(
 ) -> Fulfilment:
     """Mark the order paid and issue its tickets, once, however often it is called.
 
-    Trusts only `checkout` as read back from Stripe: it must name this order, and its amount
-    and currency must equal the order's total. If the hold lapsed and the seats have gone
-    since, the order is marked for a refund instead. Raises NotFound or PaymentMismatch.
+    Trusts only `checkout` as read back from Stripe. A payment that does not name this order
+    or whose amount or currency is not the order's total issues no tickets: the order is
+    refunded in full instead, as it is when the hold lapsed and the seats have gone since.
+    Raises NotFound.
     """
     with session.begin():
         return fulfil_in(session, checkout=checkout, now=now, code_key=code_key)
@@ -420,11 +476,17 @@ def release(
 
 
 def lapsed_holds(session: Session, *, now: datetime, limit: int = 100) -> list[Order]:
-    """Pending orders whose hold has run out (their seats already count as free)."""
+    """Pending orders whose hold has run out (their seats already count as free), and ones
+    still without a Checkout Session UNSTARTED_GRACE after they were made: the process that
+    held the seats stopped before making the payment page, so no buyer can pay for them."""
+    stranded = and_(
+        col(Order.stripe_session_id).is_(None),
+        col(Order.created_at) <= now - UNSTARTED_GRACE,
+    )
     return list(
         session.exec(
             select(Order)
-            .where(Order.status == OrderStatus.PENDING, col(Order.expires_at) <= now)
+            .where(Order.status == OrderStatus.PENDING, or_(col(Order.expires_at) <= now, stranded))
             .order_by(col(Order.expires_at))
             .limit(limit)
         ).all()

@@ -4,8 +4,10 @@ A refund is opened ("pending") in the same transaction as the change that owes t
 with an idempotency key of its own, `refund:{order reference}:{refund id}`. It is then sent
 to Stripe and marked "succeeded" with Stripe's refund id. A refund whose answer was lost
 stays pending and is sent again with the same key, which Stripe answers with the refund it
-already made, so the money goes back once. Refunds Stripe refuses for good (the charge was
-refunded meanwhile, say) are marked "failed" and never sent again.
+already made, so the money goes back once. Stripe forgets a key after a day, so before a
+refund older than that is sent again, the charge's refunds are listed and one whose metadata
+names this refund is adopted instead (booking.checkout.send_refund). Refunds Stripe refuses
+for good (the charge was refunded meanwhile, say) are marked "failed" and never sent again.
 
 An order's `amount_refunded` is derived, never added to: the larger of what its succeeded
 refunds add up to and what Stripe last reported for the charge (charge.refunded), capped at
@@ -52,6 +54,7 @@ class Outgoing:
     amount: int
     idempotency_key: str
     reason: str
+    created_at: datetime
 
 
 def idempotency_key(order: Order, refund_id: int) -> str:
@@ -118,10 +121,46 @@ def open_in(
     amount = min(amount, refundable(session, order=order))
     if amount <= 0 or not order.stripe_payment_intent:
         return None
+    refund = _new(
+        session,
+        order,
+        amount=amount,
+        currency=order.currency,
+        reason=reason,
+        now=now,
+        created_by=created_by,
+    )
+    sync_in(session, order=order)
+    return refund
+
+
+def open_payment_in(
+    session: Session, *, order: Order, amount: int, currency: str, reason: str, now: datetime
+) -> Refund | None:
+    """Record that a payment which is not the order's (another amount or currency) goes back
+    in full: the amount Stripe took, not capped at the order's total. Caller's transaction;
+    None when nothing was taken."""
+    if amount <= 0 or not order.stripe_payment_intent:
+        return None
+    refund = _new(session, order, amount=amount, currency=currency, reason=reason, now=now)
+    sync_in(session, order=order)
+    return refund
+
+
+def _new(
+    session: Session,
+    order: Order,
+    *,
+    amount: int,
+    currency: str,
+    reason: str,
+    now: datetime,
+    created_by: int | None = None,
+) -> Refund:
     refund = Refund(
         order_id=order.id,  # type: ignore[arg-type]
         amount=amount,
-        currency=order.currency,
+        currency=currency,
         reason=reason[:MAX_REASON],
         status=RefundStatus.PENDING,
         # A placeholder until the row has its id; the key is final before the commit.
@@ -134,7 +173,6 @@ def open_in(
     assert refund.id is not None
     refund.idempotency_key = idempotency_key(order, refund.id)
     session.add(refund)
-    sync_in(session, order=order)
     return refund
 
 
@@ -245,6 +283,7 @@ def outgoing(session: Session, *, order_id: int | None = None, limit: int = 50) 
             amount=refund.amount,
             idempotency_key=refund.idempotency_key,
             reason=refund.reason,
+            created_at=refund.created_at,
         )
         for refund, reference, intent in session.exec(stmt).all()
     ]

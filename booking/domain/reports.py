@@ -1,23 +1,26 @@
 """Numbers for an event's dashboard, and its attendee list page by page for exports.
 
 Money is in minor units. "Sold" means valid tickets; "held" means tickets in unpaid orders
-whose hold has not run out (both count against capacity, see booking.domain.inventory).
+whose hold has not run out (both count against capacity, counted by the one predicate in
+booking.domain.inventory, and what is left is its `Availability`, as a sale sees it).
 Gross revenue is what every paid order took (later cancelled or refunded ones included);
 refunded is what has gone back through Stripe; net is the difference.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
+from booking.domain import inventory
 from booking.domain.errors import NotFound
 from booking.domain.inventory import Availability
+from booking.domain.orders import MISMATCH
 from booking.models import (
     CheckIn,
     Event,
@@ -86,6 +89,8 @@ class Dashboard:
     promos: list[PromoLine]
     checked_in: int
     valid_tickets: int
+    # Payments that did not match their order, refunded in full (the organiser should know).
+    mismatched: list[Order] = field(default_factory=list)
 
 
 def _capacity(session: Session, event: Event, now: datetime) -> tuple[list[Capacity], Capacity]:
@@ -96,15 +101,7 @@ def _capacity(session: Session, event: Event, now: datetime) -> tuple[list[Capac
             .order_by(col(TicketType.position), col(TicketType.id))
         ).all()
     )
-    held_now = and_(col(Ticket.status) == TicketStatus.HELD, col(Order.expires_at) > now)
-    counts: dict[tuple[int, str], int] = {}
-    for type_id, status, count in session.exec(  # type: ignore[call-overload]
-        select(Ticket.ticket_type_id, Ticket.status, func.count())
-        .join(Order, col(Order.id) == Ticket.order_id)
-        .where(Ticket.event_id == event.id, or_(Ticket.status == TicketStatus.VALID, held_now))
-        .group_by(Ticket.ticket_type_id, Ticket.status)
-    ).all():
-        counts[(type_id, str(status))] = int(count)
+    counts = inventory.counts(session, event_id=event.id or 0, now=now)
     sold = {t.id: counts.get((t.id or 0, TicketStatus.VALID), 0) for t in types}
     held = {t.id: counts.get((t.id or 0, TicketStatus.HELD), 0) for t in types}
     avail = Availability(event.capacity, {t.id or 0: sold[t.id] + held[t.id] for t in types})
@@ -248,6 +245,14 @@ def dashboard(session: Session, *, event_id: int, now: datetime, zone: ZoneInfo)
         promos=_promos(session, event_id),
         checked_in=int(checked_in),
         valid_tickets=room.sold,
+        mismatched=list(
+            session.exec(
+                select(Order)
+                .where(Order.event_id == event_id, Order.status_reason == MISMATCH)
+                .order_by(col(Order.id).desc())
+                .limit(50)
+            ).all()
+        ),
     )
 
 

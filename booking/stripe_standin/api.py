@@ -15,7 +15,7 @@ from .errors import ApiError
 from .forms import parse_form
 from .idempotency import Stored
 from .ids import new_id
-from .listing import filter_events, paginate
+from .listing import filter_events, filter_refunds, paginate
 from .objects import API_VERSION
 from .params import as_expand, reject_unknown
 from .state import StandIn
@@ -26,6 +26,7 @@ EXPAND = ("expand",)
 LIST = ("ending_before", "expand", "limit", "starting_after")
 SESSION_LIST = (*LIST, "created", "customer", "customer_details", "payment_intent", "status")
 EVENT_LIST = (*LIST, "created", "delivery_success", "type", "types")
+REFUND_LIST = (*LIST, "charge", "created", "payment_intent")
 _KEY = re.compile(r"^sk_test_[A-Za-z0-9_]+$")
 
 
@@ -42,6 +43,7 @@ def routes(store: StandIn) -> list[Route]:
         r("/v1/payment_intents/{id}", _getter("payment_intent", "intent"), "GET"),
         r("/v1/charges/{id}", _getter("charge", "charge"), "GET"),
         r("/v1/refunds", _create_refund, "POST", ()),
+        r("/v1/refunds", _list_refunds, "GET", REFUND_LIST),
         r("/v1/refunds/{id}", _getter("refund", "refund"), "GET"),
         r("/v1/events", _list_events, "GET", EVENT_LIST),
         r("/v1/events/{id}", _getter("event", "id"), "GET"),
@@ -85,6 +87,13 @@ def _expire_session(store: StandIn, params: dict, path: dict, req: dict) -> dict
 
 def _create_refund(store: StandIn, params: dict, path: dict, req: dict) -> dict:
     return store.create_refund(params, req)
+
+
+def _list_refunds(store: StandIn, params: dict, path: dict, req: dict) -> dict:
+    with store.lock:
+        made = [o for o in store.objects.values() if o.get("object") == "refund"]
+        refunds = filter_refunds(made, params)
+        return _expand_list(store, paginate(refunds, params, "/v1/refunds"), params)
 
 
 def _list_events(store: StandIn, params: dict, path: dict, req: dict) -> dict:

@@ -50,6 +50,23 @@ def filter_events(
     return out
 
 
+def filter_refunds(refunds: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Newest first, filtered by ``charge``/``payment_intent``/``created`` (``GET /v1/refunds``)."""
+    charge = as_str(params, "charge", "charge")
+    intent = as_str(params, "payment_intent", "payment_intent")
+    created = _created(params)
+    out = []
+    for refund in reversed(refunds):
+        if charge and refund["charge"] != charge:
+            continue
+        if intent and refund["payment_intent"] != intent:
+            continue
+        if not all(_compare(refund["created"], op, value) for op, value in created):
+            continue
+        out.append(refund)
+    return out
+
+
 def _type_matches(event_type: str, pattern: str) -> bool:
     if pattern.endswith("*"):
         return event_type.startswith(pattern[:-1])

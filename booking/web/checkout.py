@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from sqlmodel import select
@@ -21,6 +22,7 @@ from booking.web.public import event_context, load_event_page
 from booking.web.security import CSRF_FIELD
 from booking.web.services import absolute_url, render, services
 
+log = logging.getLogger("booking.checkout")
 CHECKOUT_SESSION_RE = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 FORM_FIELDS = ("name", "email", "promo", "code")
@@ -158,8 +160,10 @@ async def success(request: Request) -> Response:
     try:
         session = await checkout.payments(svc).retrieve_checkout(session_id)
         await checkout.settle(svc, session)
-    except (PaymentError, BookingError):
+    except PaymentError:
         pass  # the order page says "confirming"; the webhook or the sweeper finishes it
+    except BookingError as exc:
+        log.warning("success page for %s not settled: %s", session_id, exc.message)
     return RedirectResponse(request.url_for("order", token=order.token).path, 303)
 
 

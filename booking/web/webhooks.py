@@ -13,7 +13,7 @@ from booking import checkout
 from booking.domain import orders, refunds
 from booking.domain.errors import BookingError
 from booking.models import OrderStatus
-from booking.payments import InvalidWebhook, PaymentError
+from booking.payments import InvalidWebhook, PaymentError, is_missing
 from booking.web.services import Services, services
 
 log = logging.getLogger("booking.webhooks")
@@ -62,14 +62,20 @@ async def stripe_webhook(request: Request) -> Response:
         try:
             # Trust no event body: read the session back from Stripe.
             session = await checkout.payments(svc).retrieve_checkout(event.object_id)
-        except PaymentError:
-            return JSONResponse({"error": "stripe unavailable, retry later"}, 503)
+        except PaymentError as exc:
+            if not is_missing(exc):
+                return JSONResponse({"error": "stripe unavailable, retry later"}, 503)
+            # Retrying cannot help: acknowledge it, and leave a trace for whoever looks.
+            log.warning(
+                "webhook %s names session %s, which Stripe does not know", event.id, event.object_id
+            )
+            return JSONResponse({"received": True, "outcome": "unknown_session"})
         try:
             outcome = await checkout.settle_event(
                 svc, event_id=event.id, event_type=event.type, checkout=session
             )
         except BookingError as exc:
-            log.info("webhook %s ignored: %s", event.id, exc.message)
+            log.warning("webhook %s for %s not acted on: %s", event.id, session.id, exc.message)
             outcome = exc.code
     elif event.type in RELEASE:
         outcome = await checkout.release_event(
@@ -80,15 +86,23 @@ async def stripe_webhook(request: Request) -> Response:
             status=RELEASE[event.type],
         )
     elif event.type == "charge.refunded":
+        try:
+            # As for sessions: the body is a claim, the charge as Stripe has it is the fact.
+            charge = await checkout.payments(svc).retrieve_charge(event.object_id)
+        except PaymentError as exc:
+            if not is_missing(exc):
+                return JSONResponse({"error": "stripe unavailable, retry later"}, 503)
+            log.warning(
+                "webhook %s names charge %s, which Stripe does not know", event.id, event.object_id
+            )
+            return JSONResponse({"received": True, "outcome": "unknown_charge"})
         # The charge's total refunded so far: it can only raise the order's derived amount,
         # so a refund this app sent is counted once, whether this lands first or not.
-        pi = event.object.get("payment_intent")
-        amount = event.object.get("amount_refunded")
-        if isinstance(pi, str) and isinstance(amount, int):
+        if charge.payment_intent:
             await svc.write(
                 orders.record_charge_refunded,
-                payment_intent=pi,
-                amount_refunded=amount,
+                payment_intent=charge.payment_intent,
+                amount_refunded=charge.amount_refunded,
                 now=svc.now(),
             )
         outcome = "recorded"

@@ -80,7 +80,7 @@ def app_processes(settings, db, standin_server) -> Iterator[Callable[..., AppPro
             urls.append(f"http://127.0.0.1:{port}")
         group = AppProcesses(procs, urls)
         started.append(group)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a loaded machine can take a while to import
         for url in urls:
             while True:
                 try:

@@ -6,7 +6,16 @@ from sqlmodel import select
 
 from booking.domain import inventory, orders, tickets
 from booking.domain.errors import EventCancelled, InvalidInput, SalesClosed, SoldOut
-from booking.models import EventStatus, Order, OrderHistory, OrderStatus, Ticket, TicketStatus
+from booking.models import (
+    AuditEntry,
+    EventStatus,
+    Order,
+    OrderHistory,
+    OrderStatus,
+    Refund,
+    Ticket,
+    TicketStatus,
+)
 from tests.factories import NOW, make_event, make_ticket_type
 
 HOLD = timedelta(minutes=31)
@@ -146,16 +155,40 @@ def test_fulfil_issues_signed_tickets_once(db, session):
     "change",
     [{"amount_total": 1}, {"currency": "eur"}, {"client_reference_id": "OTHER-ORDER"}],
 )
-def test_fulfil_refuses_a_session_that_does_not_match(db, session, change):
+def test_a_payment_that_does_not_match_is_refunded_in_full_never_dropped(db, session, change):
+    """The buyer has paid: no tickets against a payment that is not the order's, and the
+    money they paid goes back in full, through the refunds ledger, once."""
     event = make_event(session)
     tt = make_ticket_type(session, event)
     order = reserve(db, event, {tt.id: 1})
     checkout = checkout_for(db, order)
     for key, value in change.items():
         setattr(checkout, key, value)
-    with pytest.raises(orders.PaymentMismatch):
-        fulfil(db, checkout)
+    first = fulfil(db, checkout)
+    again = fulfil(db, checkout)
+    assert first.outcome == again.outcome == "payment_mismatch_refund"
+    order = session.get(Order, order.id)
+    assert order.status == OrderStatus.REFUNDED and order.status_reason == "payment_mismatch"
+    assert order.stripe_payment_intent == "pi_123"
+    owed = session.exec(select(Refund).where(Refund.order_id == order.id)).all()
+    assert [(r.amount, r.currency, r.status) for r in owed] == [
+        (checkout.amount_total, checkout.currency.upper(), "pending")
+    ]
+    assert {t.status for t in session.exec(select(Ticket)).all()} == {TicketStatus.RELEASED}
+    entries = session.exec(select(AuditEntry).where(AuditEntry.action == "order.payment_mismatch"))
+    assert len(entries.all()) == 1
+    assert taken(db, event) == 0  # the seats are free again
+
+
+def test_an_unpaid_session_that_does_not_match_changes_nothing(db, session):
+    event = make_event(session)
+    tt = make_ticket_type(session, event)
+    order = reserve(db, event, {tt.id: 1})
+    checkout = checkout_for(db, order, payment_status="unpaid")
+    checkout.amount_total = 1
+    assert fulfil(db, checkout).outcome == "awaiting_payment"
     assert session.get(Order, order.id).status == OrderStatus.PENDING
+    assert session.exec(select(Refund)).all() == []
 
 
 def test_unpaid_delayed_payment_waits(db, session):

@@ -241,3 +241,40 @@ def test_parse_webhook_rejects(payments, payload, case):
         header = signed(body)
     with pytest.raises(InvalidWebhook):
         payments.parse_webhook(body.encode(), header)
+
+
+async def test_list_refunds_of_a_payment_newest_first(
+    payments, http, client, standin, hold_until, checkout_args
+):
+    """GET /v1/refunds filtered by payment_intent or charge, as Stripe lists them: newest
+    first, with metadata, paged with starting_after."""
+    mine = await payments.create_checkout(**checkout_args(hold_until()))
+    await http.post(f"/_test/checkout/{mine.id}/pay", json={})
+    other_args = checkout_args(hold_until()) | {"idempotency_key": "checkout:other"}
+    other = await payments.create_checkout(**other_args)
+    await http.post(f"/_test/checkout/{other.id}/pay", json={})
+    intent = standin.session(mine.id).payment_intent
+    other_intent = standin.session(other.id).payment_intent
+    made = []
+    for n in range(3):
+        made.append(
+            await payments.refund(
+                payment_intent=intent,
+                amount=100,
+                idempotency_key=f"refund:list:{n}",
+                metadata={"refund": str(n)},
+            )
+        )
+    await payments.refund(payment_intent=other_intent, amount=100, idempotency_key="refund:o:1")
+    listed = await payments.list_refunds(payment_intent=intent)
+    assert [r.id for r in listed] == [r.id for r in reversed(made)]
+    assert [r.metadata for r in listed] == [{"refund": "2"}, {"refund": "1"}, {"refund": "0"}]
+    assert await payments.list_refunds(payment_intent="pi_unknown") == []
+
+    charge = standin.get("payment_intent", intent)["latest_charge"]
+    page = await client.v1.refunds.list_async({"charge": charge, "limit": 2})
+    assert [r.id for r in page.data] == [made[2].id, made[1].id] and page.has_more
+    rest = await client.v1.refunds.list_async({"charge": charge, "starting_after": made[1].id})
+    assert [r.id for r in rest.data] == [made[0].id] and not rest.has_more
+    with pytest.raises(stripe.InvalidRequestError):
+        await client.v1.refunds.list_async({"amount": 100})  # not a filter Stripe offers

@@ -85,3 +85,45 @@ def test_a_refund_retried_after_a_lost_answer_is_sent_once(
     assert client.portal.call(checkout.settle_refunds, services(app)) == 1
     refunds = {r["id"] for r in standin.events_of("refund.created")}
     assert len(refunds) == 1  # the idempotency key made the retries one refund
+
+
+def test_a_refund_pending_for_more_than_a_day_is_adopted_not_made_twice(
+    client, app, session, event, standin, clock, organiser
+):
+    """Stripe forgets an idempotency key after 24 hours: a refund whose answers were lost
+    for longer is found among the charge's refunds (by its metadata), not sent again."""
+    from booking.domain import order_refunds
+    from booking.models import Refund, Ticket
+
+    standard, _ = ticket_types(session, event)
+    cs_id = session_id_of(buy(client, event, {standard.id: 2}))
+    client.get(standin.pay(cs_id, "4242424242424242").redirect_url.replace("http://testserver", ""))
+    order = session.exec(select(Order)).one()
+    ticket = session.exec(select(Ticket).where(Ticket.order_id == order.id)).first()
+    with app.state.services.db.write_session() as s:
+        order_refunds.refund_tickets(
+            s,
+            order_id=order.id,
+            ticket_ids={ticket.id},
+            reason="Cannot come",
+            actor=organiser,
+            now=clock.now,
+        )
+    # Stripe makes the refund but every answer is lost.
+    standin.add_fault(
+        path_prefix="/v1/refunds", method="POST", action="reset", when="after", count=3
+    )
+    assert client.portal.call(checkout.settle_refunds, services(app)) == 0
+    # A long outage later, Stripe no longer knows the key.
+    clock.advance(hours=25)
+    standin.advance_clock(25 * 3600)
+    assert client.portal.call(checkout.settle_refunds, services(app)) == 1
+    made = standin.events_of("refund.created")
+    assert len(made) == 1  # adopted, not made again
+    refund = session.exec(select(Refund)).one()
+    assert (
+        refund.status == "succeeded" and refund.stripe_refund_id == made[0]["data"]["object"]["id"]
+    )
+    order = session.exec(select(Order)).one()
+    assert order.amount_refunded == refund.amount and order.refund_due == 0
+    assert client.portal.call(checkout.settle_refunds, services(app)) == 0

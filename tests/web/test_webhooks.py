@@ -124,3 +124,78 @@ def test_unknown_events_are_acknowledged_and_ignored(client, standin):
         },
     )
     assert response.status_code == 200 and response.json()["outcome"] == "ignored"
+
+
+def _lying_charge_refunded(order, amount_refunded):  # type: ignore[no-untyped-def]
+    return {
+        "id": "evt_lie",
+        "object": "event",
+        "type": "charge.refunded",
+        "created": int(time.time()),
+        "livemode": False,
+        "api_version": "2026-10-28.endive",
+        "data": {
+            "object": {
+                "id": "ch_unknown",
+                "object": "charge",
+                "payment_intent": order.stripe_payment_intent,
+                "amount_refunded": amount_refunded,
+            }
+        },
+    }
+
+
+def test_a_charge_refunded_body_is_not_trusted(client, session, event, standin):
+    """A signed charge.refunded whose body claims a refund Stripe never made changes
+    nothing: the charge is read back from Stripe."""
+    cs_id, completed = paid_order(client, session, event, standin)
+    post_event(client, completed)
+    order = session.exec(select(Order)).one()
+    charge = standin.get("payment_intent", order.stripe_payment_intent)["latest_charge"]
+    lie = _lying_charge_refunded(order, order.total)
+    lie["data"]["object"]["id"] = charge
+    response = post_event(client, lie)
+    assert response.status_code == 200
+    order = session.exec(select(Order)).one()
+    assert order.status == OrderStatus.PAID and order.amount_refunded == 0
+    assert {t.status for t in session.exec(select(Ticket)).all()} == {TicketStatus.VALID}
+
+
+def test_a_charge_refunded_for_a_charge_stripe_does_not_know_is_acknowledged(
+    client, session, event, standin, caplog
+):
+    cs_id, completed = paid_order(client, session, event, standin)
+    post_event(client, completed)
+    order = session.exec(select(Order)).one()
+    with caplog.at_level("WARNING", logger="booking.webhooks"):
+        response = post_event(client, _lying_charge_refunded(order, order.total))
+    assert response.status_code == 200 and response.json()["outcome"] == "unknown_charge"
+    assert "ch_unknown" in caplog.text
+    assert session.exec(select(Order)).one().amount_refunded == 0
+
+
+def test_a_session_stripe_does_not_know_is_acknowledged_and_logged(client, standin, caplog):
+    """Answering 5xx would make Stripe retry it for three days."""
+    with caplog.at_level("WARNING", logger="booking.webhooks"):
+        response = post_event(
+            client,
+            {
+                "id": "evt_ghost",
+                "object": "event",
+                "type": "checkout.session.completed",
+                "created": int(time.time()),
+                "livemode": False,
+                "data": {"object": {"id": "cs_test_ghost", "object": "checkout.session"}},
+            },
+        )
+    assert response.status_code == 200 and response.json()["outcome"] == "unknown_session"
+    assert "cs_test_ghost" in caplog.text
+
+
+def test_stripe_unreachable_while_reading_a_session_back_asks_for_a_retry(
+    client, session, event, standin
+):
+    cs_id, completed = paid_order(client, session, event, standin)
+    standin.add_fault(path_prefix=f"/v1/checkout/sessions/{cs_id}", status=500, count=10)
+    assert post_event(client, completed).status_code == 503
+    assert session.exec(select(Order)).one().status == OrderStatus.PENDING

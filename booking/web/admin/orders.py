@@ -31,6 +31,7 @@ ACTION_LABELS = {
     "order.cancelled": "Order cancelled",
     "order.confirmation_resent": "Confirmation email sent again",
     "order.refund_reported": "Stripe reported refunds on the payment",
+    "order.payment_mismatch": "Payment did not match the order: refunded in full",
     "refund.succeeded": "Refund made in Stripe",
     "refund.failed": "Refund refused by Stripe",
     "ticket.renamed": "Name changed",
