@@ -219,6 +219,25 @@ class OrderLife(RuleBasedStateMachine):
         except ApiError:
             return  # Stripe's own clock had expired the session
 
+    @precondition(lambda self: self.has("late"))
+    @rule(pick=PICK)
+    def pay_late(self, pick: int) -> None:
+        """The buyer pays after the app's hold lapsed, on a Stripe page still open (Stripe's
+        clock is behind): confirmed if the seats are still free, refunded if not."""
+        self._step("pay late")
+        late = [
+            o
+            for o in self._orders(OrderStatus.PENDING, OrderStatus.EXPIRED, with_session=True)
+            if o.expires_at <= self.now and self._stripe_session(o)["status"] == "open"
+        ]
+        order = self._pick(late, pick)
+        if order is None:
+            return
+        try:
+            self.world.standin.pay(order.stripe_session_id, CARDS["ok"])  # type: ignore[arg-type]
+        except ApiError:
+            return
+
     @precondition(lambda self: self.has("delayed"))
     @rule(pick=PICK, succeeded=st.booleans())
     def delayed_payment_settles(self, pick: int, succeeded: bool) -> None:
@@ -769,6 +788,7 @@ class OrderLife(RuleBasedStateMachine):
                 record = standin.sessions.get(order.stripe_session_id)
                 obj = record.obj if record else {}
                 summary["open"] += obj.get("status") == "open"
+                summary["late"] += obj.get("status") == "open" and order.expires_at <= self.now
                 summary["delayed"] += (obj.get("status"), obj.get("payment_status")) == (
                     "complete",
                     "unpaid",
