@@ -26,7 +26,7 @@ from booking.payments import Payments
 from tests.model import checks, machine
 from tests.model.world import World
 
-EXAMPLES = int(os.environ.get("ORDER_LIFE_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("ORDER_LIFE_EXAMPLES", "30"))
 STEPS = int(os.environ.get("ORDER_LIFE_STEPS", "25"))
 
 
