@@ -64,7 +64,10 @@ def run(world: World, *, examples: int, steps: int, seed_value: int, shrink: boo
 
 def test_every_order_keeps_its_promises(world: World) -> None:
     seed_value = int(os.environ.get("ORDER_LIFE_SEED") or secrets.randbelow(2**32))
-    print(f"\norder-life seed {seed_value} (replay: make soak SEED={seed_value})")
+    print(
+        f"\norder-life seed {seed_value} "
+        f"(replay: make soak SEED={seed_value} EXAMPLES={EXAMPLES} STEPS={STEPS})"
+    )
     machine.FIGURES.clear()
     started = time.monotonic()
     try:
