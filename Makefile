@@ -27,7 +27,7 @@ soak: setup-test
 	for url in "" "$(PG_URL)"; do \
 		DATABASE_URL=$$url ORDER_LIFE_SEED=$$seed ORDER_LIFE_EXAMPLES=$(EXAMPLES) \
 		ORDER_LIFE_STEPS=$(STEPS) $(BIN)/pytest tests/model/test_order_life.py \
-		-k keeps_its_promises -s -p no:logging || { echo "replay: make soak SEED=$$seed"; exit 1; }; \
+		-k keeps_its_promises -s -p no:logging || { echo "replay: make soak SEED=$$seed EXAMPLES=$(EXAMPLES) STEPS=$(STEPS)"; exit 1; }; \
 	done
 
 lint: setup-test
