@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-postgres lint fmt setup setup-test clean
+.PHONY: run test test-postgres soak lint fmt setup setup-test clean
 
 run: setup
 	$(BIN)/booking migrate
@@ -16,6 +16,19 @@ test: setup-test
 
 test-postgres: setup-test
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest
+
+# The order-life machine (tests/model/) for much longer, on SQLite then PostgreSQL. It prints
+# its seed; `make soak SEED=n` replays that run. EXAMPLES and STEPS set the budget.
+EXAMPLES ?= 400
+STEPS ?= 60
+soak: setup-test
+	@seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "order-life soak: seed $$seed, $(EXAMPLES) examples of up to $(STEPS) steps"; \
+	for url in "" "$(PG_URL)"; do \
+		DATABASE_URL=$$url ORDER_LIFE_SEED=$$seed ORDER_LIFE_EXAMPLES=$(EXAMPLES) \
+		ORDER_LIFE_STEPS=$(STEPS) $(BIN)/pytest tests/model/test_order_life.py \
+		-k keeps_its_promises -s -p no:logging || { echo "replay: make soak SEED=$$seed EXAMPLES=$(EXAMPLES) STEPS=$(STEPS)"; exit 1; }; \
+	done
 
 lint: setup-test
 	$(BIN)/ruff check .

@@ -24,6 +24,7 @@ from booking.domain.errors import (
 )
 from booking.domain.inventory import availability
 from booking.models import (
+    AccessCode,
     Event,
     EventStatus,
     MailKind,
@@ -310,8 +311,8 @@ def _set_tickets(session: Session, order_id: int, status: TicketStatus, *, only:
 
 
 def _seats_free_for(session: Session, order: Order, now: datetime) -> bool:
-    """Whether a lapsed order's seats could be sold to it again now (its own hold not
-    counted, as it has lapsed). Call under the event's lock."""
+    """Whether a lapsed order's seats, and its access code's uses, could be sold to it
+    again now (its own hold not counted, as it has lapsed). Call under the event's lock."""
     event = session.get(Event, order.event_id, populate_existing=True)
     assert event is not None
     lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()
@@ -328,7 +329,13 @@ def _seats_free_for(session: Session, order: Order, now: datetime) -> bool:
     for line in lines:
         wanted[line.ticket_type_id] = wanted.get(line.ticket_type_id, 0) + line.quantity
     avail = availability(session, event=event, now=now)
-    return inventory.shortfall(avail, types=types, quantities=wanted) is None
+    if inventory.shortfall(avail, types=types, quantities=wanted) is not None:
+        return False
+    code = session.get(AccessCode, order.access_code_id) if order.access_code_id else None
+    if code is None or code.max_uses is None:
+        return True
+    used = access_codes.uses(session, access_code_id=order.access_code_id, now=now)  # type: ignore[arg-type]
+    return used + sum(wanted.values()) <= code.max_uses
 
 
 def mismatch(order: Order, checkout: PaidCheckout) -> str | None:
