@@ -605,15 +605,17 @@ class OrderLife(RuleBasedStateMachine):
             self.admitted[ticket.id] += 1  # type: ignore[index]
 
     def _standing(self, ticket_id: int | None) -> bool:
+        return self._standing_nonce(ticket_id) is not None
+
+    def _standing_nonce(self, ticket_id: int | None) -> str | None:
+        """The nonce of the ticket's admission that stands (what a phone's Undo names)."""
         with self.world.db.session() as s:
-            return (
-                s.exec(
-                    select(CheckIn).where(
-                        CheckIn.ticket_id == ticket_id, col(CheckIn.undone_at).is_(None)
-                    )
-                ).first()
-                is not None
-            )
+            row = s.exec(
+                select(CheckIn).where(
+                    CheckIn.ticket_id == ticket_id, col(CheckIn.undone_at).is_(None)
+                )
+            ).first()
+            return None if row is None else row.nonce
 
     @precondition(lambda self: self.has("standing"))
     @rule(pick=PICK)
@@ -629,6 +631,7 @@ class OrderLife(RuleBasedStateMachine):
             code=ticket.code,
             by=self.cast.staff,
             now=self.now,
+            nonce=self._standing_nonce(ticket.id),
         )
         assert result.ok, result
         self.undone[ticket.id] += 1  # type: ignore[index]
