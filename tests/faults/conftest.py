@@ -39,8 +39,7 @@ class Figures(dict[str, object]):
 
 @pytest.fixture
 def figures(request, record_property) -> Iterator[Figures]:  # type: ignore[no-untyped-def]
-    seed = int(os.environ.get("FAULTS_SEED") or random.SystemRandom().randrange(1 << 32))
-    found = Figures(seed=seed, budget=budget())
+    found = Figures(budget=budget())
     yield found
     for name, value in found.items():
         record_property(name, value)
@@ -49,8 +48,11 @@ def figures(request, record_property) -> Iterator[Figures]:  # type: ignore[no-u
 
 @pytest.fixture
 def rng(figures: Figures) -> random.Random:
-    print(f"\nFAULTS_SEED={figures['seed']}")  # shown with the failure if the test fails
-    return random.Random(figures["seed"])
+    """Random choices from a seed: FAULTS_SEED, or a fresh one (printed, and in figures)."""
+    seed = int(os.environ.get("FAULTS_SEED") or random.SystemRandom().randrange(1 << 32))
+    figures["seed"] = seed
+    print(f"\nFAULTS_SEED={seed}")  # shown with the failure if the test fails
+    return random.Random(seed)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
@@ -72,6 +74,7 @@ class Cluster:
         self.urls = [f"http://127.0.0.1:{p}" for p in self.ports]
         self.names = ["web-0", "web-1", "worker"]
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.starting: set[str] = set()
 
     def _command(self, name: str) -> list[str]:
         if name == "worker":
@@ -92,8 +95,32 @@ class Cluster:
             "--no-access-log",
         ]
 
+    def serving(self) -> list[str]:
+        """The app processes that answer now, as a proxy's health check would see them (waits
+        for one when every one is starting)."""
+        webs = self.names[:2]
+        for name in webs:
+            if name in self.starting and self._answers(name, 0.2):
+                self.starting.discard(name)
+        up = [self.urls[i] for i, name in enumerate(webs) if name not in self.starting]
+        if not up:
+            first = sorted(self.starting)[0]
+            self.wait_ready(first)
+            self.starting.discard(first)
+            up = [self.urls[webs.index(first)]]
+        return up
+
+    def _answers(self, name: str, timeout: float) -> bool:
+        try:
+            url = self.urls[int(name.split("-")[1])]
+            return httpx.get(url + "/healthz", timeout=timeout).status_code == 200
+        except httpx.TransportError:
+            return False
+
     def start(self, name: str, *, wait: bool = True) -> None:
         env = {**self.env, "BASE_URL": self.urls[0]}
+        if name != "worker":
+            self.starting.add(name)
         self.procs[name] = subprocess.Popen(
             self._command(name),
             cwd=ROOT,
@@ -105,16 +132,13 @@ class Cluster:
             self.wait_ready(name)
 
     def wait_ready(self, name: str, timeout: float = 60) -> None:
-        url = self.urls[int(name.split("-")[1])]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.procs[name].poll() is not None:
                 raise RuntimeError(f"{name} exited with {self.procs[name].returncode}")
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
+            if self._answers(name, 1):
+                self.starting.discard(name)
+                return
             time.sleep(0.05)
         raise RuntimeError(f"{name} did not start")
 
