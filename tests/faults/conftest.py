@@ -134,8 +134,11 @@ class Cluster:
     def wait_ready(self, name: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.procs[name].poll() is not None:
-                raise RuntimeError(f"{name} exited with {self.procs[name].returncode}")
+            code = self.procs[name].poll()
+            if code == -signal.SIGKILL:  # killed while starting: as if the request was lost
+                raise httpx.ConnectError(f"{name} was killed while starting")
+            if code is not None:
+                raise RuntimeError(f"{name} exited with {code}")
             if self._answers(name, 1):
                 self.starting.discard(name)
                 return
