@@ -36,6 +36,13 @@ from tests.faults.conftest import budget
 pytestmark = pytest.mark.slow
 OPERATIONS = 50
 KILL_CHANCE = 0.2
+STRIPE_FAULT_CHANCE = 0.15
+STRIPE_FAULTS = {
+    "500": {"status": 500},
+    "429": {"status": 429},
+    "reset": {"action": "reset"},
+    "answer-lost": {"status": 500, "when": "after"},
+}
 STAFF = "door-faults@example.com"
 ORGANISER = "organiser-faults@example.com"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -254,6 +261,11 @@ def test_kill_9_during_orders_payments_refunds_and_checkins(
             killer.start()
             figures.add(f"killed:{victim}")
             figures.add("faults")
+        if rng.random() < STRIPE_FAULT_CHANCE:  # Stripe fails the next call or few as well
+            kind = rng.choice(list(STRIPE_FAULTS))
+            standin.add_fault(path_prefix="/v1/", count=rng.randint(1, 3), **STRIPE_FAULTS[kind])
+            figures.add(f"stripe:{kind}")
+            figures.add("faults")
         stream.run(op)
         if killer is not None:
             killer.join()
@@ -266,6 +278,7 @@ def test_kill_9_during_orders_payments_refunds_and_checkins(
     for name in cluster.names[:2]:
         cluster.wait_ready(name)
     time.sleep(4)  # the worker's mail job runs every 3 s
+    standin.faults.clear()
     standin.configure_webhook(None)
     standin.wait_for_deliveries(timeout=10)
     cluster.stop()
