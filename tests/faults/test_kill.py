@@ -1,11 +1,12 @@
 """SIGKILL at random points: two app processes and a `booking worker` on one database, with
 a stream of checkouts, payments on Stripe's page, buyers cancelling for a refund,
 organisers refunding a ticket and door check-ins. A random process is killed in the middle
-of an operation and started again. At the end the jobs run (a sweep half an hour later,
-the refunds job, the mail sender) and every invariant holds: seats, paid orders, refunds
-and emails. FAULTS_BUDGET=N runs N times the operations. FAULTS_SEED replays the plan (the
-operations, the victims, the moments of the kills); which order or process an operation
-picks still depends on timing.
+of an operation and started again, and now and then Stripe fails the next few calls. At
+the end the jobs run (a sweep half an hour later, the refunds job, the mail sender) and
+every invariant holds: seats, paid orders, refunds and emails. FAULTS_BUDGET=N runs N times
+the operations. FAULTS_SEED replays the plan (the operations, the victims, the moments of
+the kills, the Stripe faults); which order or process an operation picks still depends on
+timing.
 """
 
 from __future__ import annotations
