@@ -1,12 +1,12 @@
 """SIGKILL at random points: two app processes and a `booking worker` on one database, with
-a stream of checkouts, payments on Stripe's page, buyers cancelling for a refund,
-organisers refunding a ticket and door check-ins. A random process is killed in the middle
-of an operation and started again, and now and then Stripe fails the next few calls. At
-the end the jobs run (a sweep half an hour later, the refunds job, the mail sender) and
-every invariant holds: seats, paid orders, refunds and emails. FAULTS_BUDGET=N runs N times
-the operations. FAULTS_SEED replays the plan (the operations, the victims, the moments of
-the kills, the Stripe faults); which order or process an operation picks still depends on
-timing.
+a stream of checkouts, payments on Stripe's page (some after pressing Back), buyers
+cancelling for a refund, organisers refunding a ticket and door check-ins. A random process
+is killed in the middle of an operation and started again, and now and then Stripe fails
+the next few calls. At the end the jobs run (a sweep half an hour later, the refunds job,
+the mail sender) and every invariant holds: seats, paid orders, refunds and emails.
+FAULTS_BUDGET=N runs N times the operations. FAULTS_SEED replays the plan (the operations,
+the victims, the moments of the kills, the Stripe faults); which order or process an
+operation picks still depends on timing.
 """
 
 from __future__ import annotations
@@ -141,6 +141,19 @@ class Stream:
             assert back.status_code in (303, 404), back.text
         return "paid"
 
+    def back(self) -> str:
+        """A buyer presses Back on Stripe's page; some pay in the other tab all the same."""
+        if not self.sessions:
+            return "nothing"
+        cs_id = self.rng.choice(self.sessions)
+        order = self.session.exec(select(Order).where(Order.stripe_session_id == cs_id)).first()
+        self.session.commit()
+        if order is None:
+            return "nothing"
+        back = httpx.get(f"{self.url()}/checkout/cancel/{order.token}", timeout=30)
+        assert back.status_code == 303, back.text
+        return str(back.status_code)
+
     def _paid_order(self) -> Order | None:
         paid = self.session.exec(select(Order).where(Order.status == OrderStatus.PAID)).all()
         self.session.commit()
@@ -250,7 +263,7 @@ def test_kill_9_during_orders_payments_refunds_and_checkins(
     cluster.start_all()
     stream = Stream(cluster, session, standin, event, types, rng, figures)
     stream.standin_url = standin_server.url  # type: ignore[attr-defined]
-    ops = ["checkout"] * 4 + ["pay"] * 3 + ["cancel", "refund", "checkin"]
+    ops = ["checkout"] * 4 + ["pay"] * 3 + ["back", "cancel", "refund", "checkin"]
     checks = 0
     started = time.monotonic()
     for _ in range(OPERATIONS * budget()):
