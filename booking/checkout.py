@@ -142,8 +142,12 @@ async def cancel(svc: Services, order: Order) -> Order:
         try:
             session = await payments(svc).expire_checkout(order.stripe_session_id)
         except PaymentError:
-            session = None  # the sweeper will expire it later
-        if session is not None and session.status == "complete":
+            # The session stays open at Stripe for now. End the hold instead of releasing
+            # the order: its seats are free at once, and the next sweep expires the session
+            # (or fulfils the order, if the buyer paid after all) and then releases it.
+            await svc.write(orders.end_hold, order_id=order.id, now=svc.now())
+            return await svc.read(orders.by_token, token=order.token)
+        if session.status == "complete":
             await settle(svc, session)
             return await svc.read(orders.by_token, token=order.token)
     await svc.write(orders.release, order_id=order.id, now=svc.now(), note="cancelled by the buyer")

@@ -522,6 +522,19 @@ def release(
         return release_in(session, order=order, status=status, note=note, now=now)
 
 
+def end_hold(session: Session, *, order_id: int, now: datetime) -> bool:
+    """End a pending order's hold now, leaving the order to the sweeper: its seats stop
+    counting at once (a hold counts until it expires), and the next sweep settles it with
+    Stripe before releasing it. For a hold whose Checkout Session could not be expired."""
+    with session.begin():
+        order = session.get(Order, order_id)
+        if order is None or order.status != OrderStatus.PENDING or order.expires_at <= now:
+            return False
+        order.expires_at = now
+        session.add(order)
+        return True
+
+
 def lapsed_holds(session: Session, *, now: datetime, limit: int = 100) -> list[Order]:
     """Pending orders whose hold has run out (their seats already count as free), and ones
     still without a Checkout Session UNSTARTED_GRACE after they were made: the process that

@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import select
 
+from booking import checkout
 from booking.models import Order, OrderStatus, Ticket, TicketStatus
 from tests.factories import make_event, make_ticket_type
 from tests.helpers import buy, session_id_of, ticket_types
@@ -123,6 +124,23 @@ def test_cancel_expires_the_session_and_releases_the_seats(client, session, even
     assert session.exec(select(Order)).one().status == OrderStatus.EXPIRED
     assert standin.session(cs_id).obj["status"] == "expired"
     assert buy(client, event, {standard.id: 5}).status_code == 303
+
+
+def test_cancel_while_stripe_is_down_frees_the_seats_and_the_sweeper_expires_the_session(
+    client, app, session, event, standin
+):
+    standard, _ = ticket_types(session, event)
+    cs_id = session_id_of(buy(client, event, {standard.id: 5}))
+    order = session.exec(select(Order)).one()
+    standin.add_fault(path_prefix=f"/v1/checkout/sessions/{cs_id}", status=500, count=3)
+    response = client.get(f"/checkout/cancel/{order.token}")
+    assert response.headers["location"] == f"/events/{event.slug}?cancelled=1"
+    assert buy(client, event, {standard.id: 5}).status_code == 303  # the seats are free at once
+    assert standin.session(cs_id).obj["status"] == "open"
+    # Stripe is back: the next sweep expires the session nobody should pay any more.
+    assert client.portal.call(checkout.sweep_lapsed, app.state.services) == 1
+    assert standin.session(cs_id).obj["status"] == "expired"
+    assert session.exec(select(Order).where(Order.id == order.id)).one().status == "expired"
 
 
 def test_success_for_an_unknown_session_is_404(client, standin):
