@@ -14,6 +14,9 @@ TABS = [
     "Orders",
     "Dashboard",
     "Attendees",
+    "Guest list",
+    "Messages",
+    "Check-ins",
     "Door",
 ]
 
@@ -40,6 +43,9 @@ def tabs_of(html: str) -> list[tuple[str, str, bool]]:
         ("/orders", "Orders"),
         ("/dashboard", "Dashboard"),
         ("/attendees", "Attendees"),
+        ("/guests", "Guest list"),
+        ("/messages", "Messages"),
+        ("/checkins", "Check-ins"),
     ],
 )
 def test_each_event_page_has_the_tabs(admin, session, event, path, current):
