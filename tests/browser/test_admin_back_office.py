@@ -39,6 +39,9 @@ TABS = [
     "Orders",
     "Dashboard",
     "Attendees",
+    "Guest list",
+    "Messages",
+    "Check-ins",
     "Door",
 ]
 

@@ -188,7 +188,7 @@ def test_the_printable_door_list_and_the_check_in_list(page, live_server, sessio
     page.emulate_media(media="screen")
 
     page.goto(f"{live_server.url}/admin/events/{event.id}")
-    page.get_by_role("link", name="Check-ins").click()
+    page.locator(".event-tabs").get_by_role("link", name="Check-ins").click()
     expect(page.locator(".big-number")).to_have_text("0 of 2 tickets checked in")
     assert_accessible(page)
     screenshot(page, "admin-checkins-phone")
