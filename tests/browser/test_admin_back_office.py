@@ -24,6 +24,7 @@ from booking.models import (
     Venue,
     utcnow,
 )
+from tests.admin.test_navigation import TABS
 from tests.browser.conftest import assert_accessible
 from tests.conftest import PASSWORD
 from tests.domain.test_orders import checkout_for, fulfil, reserve
@@ -31,19 +32,6 @@ from tests.mail.flows import deliver, sender
 
 SHOTS = Path("/tmp/shots/admin")
 LAPTOP = {"width": 1280, "height": 900}
-TABS = [
-    "Overview",
-    "Ticket types",
-    "Speakers",
-    "Promo links and codes",
-    "Orders",
-    "Dashboard",
-    "Attendees",
-    "Guest list",
-    "Messages",
-    "Check-ins",
-    "Door",
-]
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]

@@ -1,7 +1,7 @@
 """speaker wording per event, door staff limited to named events
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0009
 Create Date: 2026-11-30 21:00:00.000000
 """
 

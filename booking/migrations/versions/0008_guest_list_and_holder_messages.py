@@ -1,7 +1,7 @@
 """guest list (complimentary orders), messages to ticket holders
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0006
 Create Date: 2026-11-30 21:00:00.000000
 """
 

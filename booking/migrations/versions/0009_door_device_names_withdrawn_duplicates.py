@@ -1,7 +1,7 @@
 """door device names, withdrawn duplicate admissions
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0008
 Create Date: 2026-11-30 21:00:00
 """
 

@@ -141,6 +141,33 @@ def _choice(raw: str, message: str) -> int | None:
     return picked
 
 
+def code_terms(values: dict[str, str]) -> tuple[inputs.Errors, dict[str, Any]]:
+    """What a code's form says it does (for access_codes.create and update), with a message
+    per field for what could not be read."""
+    errors = inputs.Errors()
+    amount = errors.take("discount_amount", lambda: _discount(values["discount_amount"])) or 0
+    percent = errors.take(
+        "discount_percent",
+        lambda: inputs.optional_whole_number(
+            values["discount_percent"], name="Percentage off", minimum=0, maximum=100
+        ),
+    )
+    max_uses = errors.take(
+        "max_uses",
+        lambda: inputs.optional_whole_number(
+            values["max_uses"], name="Use limit", minimum=1, maximum=1_000_000
+        ),
+    )
+    unlocks = errors.take("unlocks", lambda: _choice(values["unlocks"], TYPE_MESSAGE))
+    terms = {
+        "unlocks_ticket_type_id": unlocks,
+        "discount_amount": amount,
+        "discount_percent": percent or 0,
+        "max_uses": max_uses,
+    }
+    return errors, terms
+
+
 async def create_link(request: Request) -> Response:
     svc = services(request)
     event_id = request.path_params["event_id"]
@@ -189,21 +216,7 @@ async def create_code(request: Request) -> Response:
     form = await request.form()
     keys = ("code", "code_label", "unlocks", "discount_amount", "discount_percent", "max_uses")
     values = {k: str(form.get(k, ""))[:100] for k in keys}
-    errors = inputs.Errors()
-    amount = errors.take("discount_amount", lambda: _discount(values["discount_amount"])) or 0
-    percent = errors.take(
-        "discount_percent",
-        lambda: inputs.optional_whole_number(
-            values["discount_percent"], name="Percentage off", minimum=0, maximum=100
-        ),
-    )
-    max_uses = errors.take(
-        "max_uses",
-        lambda: inputs.optional_whole_number(
-            values["max_uses"], name="Use limit", minimum=1, maximum=1_000_000
-        ),
-    )
-    unlocks = errors.take("unlocks", lambda: _choice(values["unlocks"], TYPE_MESSAGE))
+    errors, terms = code_terms(values)
     if errors:
         return await page(request, values, errors, 400)
     try:
@@ -212,10 +225,7 @@ async def create_code(request: Request) -> Response:
             event_id=event_id,
             code=values["code"],
             label=values["code_label"],
-            unlocks_ticket_type_id=unlocks,
-            discount_amount=amount,
-            discount_percent=percent or 0,
-            max_uses=max_uses,
+            **terms,
         )
     except InvalidInput as exc:
         return await page(request, values, exc.errors, 400)
@@ -229,10 +239,10 @@ async def create_code(request: Request) -> Response:
         event_id,
         {
             "code": code.code,
-            "discount_amount": amount,
-            "discount_percent": percent or 0,
-            "max_uses": max_uses,
-            "unlocks_ticket_type_id": unlocks,
+            "discount_amount": terms["discount_amount"],
+            "discount_percent": terms["discount_percent"],
+            "max_uses": terms["max_uses"],
+            "unlocks_ticket_type_id": terms["unlocks_ticket_type_id"],
         },
     )
     flash(request, f"The code {code.code} is made.")

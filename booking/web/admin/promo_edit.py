@@ -23,7 +23,7 @@ from booking.models import (
     User,
 )
 from booking.web.admin.common import actor, flash, page, path_id
-from booking.web.admin.promo import CODE_MESSAGE, ORG_MESSAGE, TYPE_MESSAGE, _choice, _discount
+from booking.web.admin.promo import CODE_MESSAGE, ORG_MESSAGE, _choice, code_terms
 from booking.web.services import services
 
 
@@ -166,21 +166,7 @@ async def edit_code(request: Request) -> Response:
     if request.method == "POST":
         form = await request.form()
         values = {k: str(form.get(k, ""))[:100] for k in values}
-        taken = inputs.Errors()
-        amount = taken.take("discount_amount", lambda: _discount(values["discount_amount"])) or 0
-        percent = taken.take(
-            "discount_percent",
-            lambda: inputs.optional_whole_number(
-                values["discount_percent"], name="Percentage off", minimum=0, maximum=100
-            ),
-        )
-        max_uses = taken.take(
-            "max_uses",
-            lambda: inputs.optional_whole_number(
-                values["max_uses"], name="Use limit", minimum=1, maximum=1_000_000
-            ),
-        )
-        unlocks = taken.take("unlocks", lambda: _choice(values["unlocks"], TYPE_MESSAGE))
+        taken, terms = code_terms(values)
         errors = dict(taken)
         if not errors:
             try:
@@ -189,10 +175,7 @@ async def edit_code(request: Request) -> Response:
                     event_id=event_id,
                     code_id=code_id,
                     label=values["code_label"],
-                    unlocks_ticket_type_id=unlocks,
-                    discount_amount=amount,
-                    discount_percent=percent or 0,
-                    max_uses=max_uses,
+                    **terms,
                 )
             except InvalidInput as exc:
                 errors = exc.errors
