@@ -63,12 +63,20 @@ def _organiser(db: Database, event_id: int, change: Callable, locked: threading.
         time.sleep(WAIT)
 
 
-async def _rush(urls: list[str], slug: str, type_id: int, code: str) -> Counter[int]:
-    limits = httpx.Limits(max_connections=ATTEMPTS)
+def _read_page(urls: list[str], slug: str, code: str) -> tuple[str, dict[str, str]]:
+    """The buyer's page, read before the organiser's change: its form token and cookies."""
     query = f"?code={code}" if code else ""
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-        page = await client.get(f"{urls[0]}/events/{slug}{query}")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    page = httpx.get(f"{urls[0]}/events/{slug}{query}", timeout=60)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    return token, dict(page.cookies)
+
+
+async def _rush(
+    urls: list[str], slug: str, type_id: int, code: str, seen: tuple[str, dict[str, str]]
+) -> Counter[int]:
+    limits = httpx.Limits(max_connections=ATTEMPTS)
+    token, cookies = seen
+    async with httpx.AsyncClient(limits=limits, timeout=60, cookies=cookies) as client:
         form = {
             "csrf_token": token,
             "name": "Racer",
@@ -90,13 +98,14 @@ async def _rush(urls: list[str], slug: str, type_id: int, code: str) -> Counter[
 def _race(db: Database, urls: list[str], event_id: int, slug: str, type_id: int, change, code):  # type: ignore[no-untyped-def]
     """Buyers already past the page's own check when the organiser's change commits."""
     locked = threading.Event()
+    seen = _read_page(urls, slug, code)
 
     async def both() -> Counter[int]:
         organiser = threading.Thread(target=_organiser, args=(db, event_id, change, locked))
         organiser.start()
         await asyncio.to_thread(locked.wait, 10)
         try:
-            return await _rush(urls, slug, type_id, code)
+            return await _rush(urls, slug, type_id, code, seen)
         finally:
             await asyncio.to_thread(organiser.join)
 
@@ -139,6 +148,10 @@ def test_buyers_waiting_on_the_lock_sell_against_the_organisers_change(
 def test_without_the_lock_the_change_is_sold_past_or_fails(
     app_processes, db, session, standin, change
 ):
+    if db.is_sqlite and change == "code":
+        # SQLite has one writer: a buyer's hold waits for the organiser's commit, and the
+        # switched-off code is then refused by its own check, lock or no lock.
+        pytest.skip("on SQLite the switched-off code is refused whatever the lock")
     group = app_processes(2, locking=False)
     code = "MEMBERS" if change == "code" else ""
     seen = []

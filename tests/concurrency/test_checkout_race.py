@@ -183,7 +183,7 @@ def test_without_the_lock_racing_fulfilments_double_up_or_fail(app_processes, se
     event, tt = _sale(session)
     group = app_processes(2, locking=False)
     broken = False
-    for _ in range(5):  # a race: try a few payments until the missing lock shows
+    for _ in range(15):  # a race: try a few payments until the missing lock shows
         with httpx.Client(timeout=30) as client:
             cs_id, _ = _pay(client, group.urls[0], event.slug, tt.id, standin)
         statuses = asyncio.run(_succeed(group.urls, cs_id, 8))

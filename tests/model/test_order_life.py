@@ -101,7 +101,7 @@ def test_with_one_rule_broken_the_machine_finds_the_oversell(world, monkeypatch)
     machine.FIGURES.clear()
     with pytest.raises(AssertionError, match=r"taken >"):
         # No shrinking: finding it is the point, and a shrink takes minutes.
-        run(world, examples=100, steps=STEPS, seed_value=20261130, shrink=False)
+        run(world, examples=300, steps=STEPS, seed_value=20261130, shrink=False)
     print(
         f"\norder-life twin found the oversell after {machine.FIGURES['examples']} examples, "
         f"{machine.FIGURES['steps']} steps"
