@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-postgres soak lint fmt setup setup-test clean
+.PHONY: run test test-postgres soak twin lint fmt setup setup-test clean
 
 run: setup
 	$(BIN)/booking migrate
@@ -29,6 +29,12 @@ soak: setup-test
 		ORDER_LIFE_STEPS=$(STEPS) $(BIN)/pytest tests/model/test_order_life.py \
 		-k keeps_its_promises -s -p no:logging || { echo "replay: make soak SEED=$$seed EXAMPLES=$(EXAMPLES) STEPS=$(STEPS)"; exit 1; }; \
 	done
+
+# The order-life twin: one rule broken, and the machine must find the oversold room.
+twin: setup-test
+	ORDER_LIFE_TWIN=1 $(BIN)/pytest tests/model/test_order_life.py -k rule_broken -s -p no:logging
+	ORDER_LIFE_TWIN=1 DATABASE_URL=$(PG_URL) $(BIN)/pytest tests/model/test_order_life.py \
+		-k rule_broken -s -p no:logging
 
 lint: setup-test
 	$(BIN)/ruff check .

@@ -94,6 +94,11 @@ def test_the_diagram_is_read_from_the_readme() -> None:
     assert ("paid", "pending") not in checks.ALLOWED
 
 
+@pytest.mark.skipif(
+    not os.environ.get("ORDER_LIFE_TWIN"),
+    reason="the twin's search depends on timing and can miss within a CI budget; "
+    "`make twin` runs it (ORDER_LIFE_TWIN=1)",
+)
 def test_with_one_rule_broken_the_machine_finds_the_oversell(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The twin: a payment that arrives after its hold lapsed is confirmed without asking
     whether its seats are still free. The machine must find the oversold room."""
