@@ -132,7 +132,7 @@ def test_without_the_lock_the_index_holds_and_without_both_the_rush_breaks(
             assert _admissions(session, ticket.id) == 1
     seen = []
     with _index_dropped(db):
-        for ticket in paid_tickets(session, event, standard, 5):  # until the race shows
+        for ticket in paid_tickets(session, event, standard, 15):  # until the race shows
             outcomes = Counter(asyncio.run(_rush(group.urls, event.slug, ticket.code)))
             admitted = _admissions(session, ticket.id)
             seen.append((admitted, dict(outcomes)))
