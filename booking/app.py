@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from booking.db import Database
 from booking.models import utcnow
 from booking.settings import Settings, resource_dir
+from booking.templating import make_templates
 from booking.web import routes as web_routes
 from booking.web.boundary import RefuseNul
 from booking.web.security import (
@@ -30,7 +31,6 @@ from booking.web.security import (
     with_defaults,
 )
 from booking.web.services import Services, render
-from booking.web.templating import make_templates
 
 log = logging.getLogger("booking")
 CSRF_EXEMPT = ("/stripe/webhook",)

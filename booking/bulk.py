@@ -14,7 +14,7 @@ import logging
 from booking import checkout
 from booking.domain import cancellation_job
 from booking.domain.cancellation_job import Lease
-from booking.web.services import Services
+from booking.runtime import Services
 
 log = logging.getLogger("booking.bulk")
 

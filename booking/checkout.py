@@ -16,7 +16,7 @@ from booking.domain import orders, refunds, stripe_events
 from booking.domain.errors import NotFound
 from booking.models import Order, OrderStatus
 from booking.payments import CheckoutSession, LineItem, PaymentError, Payments, Refund
-from booking.web.services import Services
+from booking.runtime import Services
 
 log = logging.getLogger("booking.checkout")
 # Stripe keeps an idempotency key for at least 24 hours; past this age a refund sent again

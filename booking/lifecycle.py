@@ -14,8 +14,8 @@ from contextlib import asynccontextmanager
 
 from booking import bulk, checkout, mail
 from booking.payments import Payments
+from booking.runtime import Services
 from booking.settings import Settings
-from booking.web.services import Services
 
 log = logging.getLogger("booking.jobs")
 SWEEP_SECONDS = 20.0
@@ -78,7 +78,7 @@ async def running(services: Services) -> AsyncIterator[None]:
 async def run_worker(settings: Settings) -> int:
     """`booking worker`: the jobs alone, for deployments that run them apart from the web."""
     from booking.db import Database
-    from booking.web.templating import make_templates
+    from booking.templating import make_templates
 
     db = Database(settings.database_url)
     services = Services(

@@ -22,7 +22,7 @@ from booking.domain.tickets import derive_key, grouped, reference
 from booking.mail.message import Email, Part
 from booking.models import MailKind, MailOutbox
 from booking.settings import Settings
-from booking.web.templating import LocalTime, make_environment
+from booking.templating import LocalTime, make_environment
 
 TEMPLATES = {
     MailKind.CONFIRMATION: "confirmation",

@@ -29,8 +29,8 @@ from booking.mail.message import Email, InvalidAddress, build
 from booking.mail.render import render as render_email
 from booking.mail.render import render_invitation
 from booking.models import MailKind, MailOutbox
+from booking.runtime import Services
 from booking.settings import Settings
-from booking.web.services import Services
 
 log = logging.getLogger("booking.mail")
 BATCH = 10

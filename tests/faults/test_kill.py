@@ -27,8 +27,8 @@ from sqlmodel import Session, select
 from booking import checkout, lifecycle, mail
 from booking.domain import accounts
 from booking.models import Order, OrderStatus, Role, Ticket, TicketStatus, utcnow
-from booking.web.services import Services
-from booking.web.templating import make_templates
+from booking.runtime import Services
+from booking.templating import make_templates
 from tests.conftest import PASSWORD, Clock
 from tests.factories import make_event, make_ticket_type
 from tests.faults import invariants

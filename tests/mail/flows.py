@@ -11,9 +11,9 @@ from sqlmodel import Session, col, select
 from booking import mail
 from booking.db import Database
 from booking.models import MailOutbox, Order
+from booking.runtime import Services
 from booking.settings import Settings
-from booking.web.services import Services
-from booking.web.templating import make_templates
+from booking.templating import make_templates
 from tests.helpers import buy, session_id_of
 
 

@@ -35,9 +35,9 @@ from booking.models import (
     Venue,
 )
 from booking.payments import LineItem
+from booking.runtime import Services
 from booking.settings import STANDIN_WEBHOOK_SECRET
 from booking.stripe_standin import StandIn, sign
-from booking.web.services import Services
 from tests.conftest import Clock
 
 ROOM = 5

@@ -10,8 +10,8 @@ import pytest
 
 from booking.domain.activity import Names
 from booking.models import AuditEntry
-from booking.web.activity import Narrator
-from booking.web.templating import LocalTime
+from booking.narration import Narrator
+from booking.templating import LocalTime
 
 SUMMER = datetime(2026, 7, 1, 19, 23, 6, tzinfo=UTC)  # 8:23pm in London
 NAMES = Names(

@@ -13,9 +13,9 @@ from starlette.responses import RedirectResponse, Response
 
 from booking import images
 from booking.models import AuditEntry, User
+from booking.templating import LocalTime
 from booking.web.auth import current_user
 from booking.web.services import render, services
-from booking.web.templating import LocalTime
 
 FLASH = "admin_flash"
 MAX_FIELD = 50_000  # characters kept of any one text field (longer input is refused anyway)

@@ -17,10 +17,10 @@ from booking import images
 from booking.domain import catalogue, event_admin, event_forms, event_overview, inputs, venues
 from booking.domain.errors import Conflict, InvalidInput, NotFound
 from booking.models import EventStatus
+from booking.templating import LocalTime
 from booking.web import public
 from booking.web.admin.common import actor, flash, page, path_id, redirect, values_of
 from booking.web.services import render, services
-from booking.web.templating import LocalTime
 
 
 async def home(request: Request) -> Response:

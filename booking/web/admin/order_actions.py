@@ -17,10 +17,10 @@ from booking import checkout
 from booking.domain import order_admin, order_refunds
 from booking.domain.errors import BookingError, InvalidInput, NotFound
 from booking.domain.order_search import parse_id
+from booking.templating import money_exact
 from booking.web.admin.common import actor, flash, page, path_id, redirect, values_of
 from booking.web.admin.orders import detail_context, load_detail
 from booking.web.services import Services, services
-from booking.web.templating import money_exact
 
 MAX_AMOUNT_DIGITS = 9
 

@@ -131,8 +131,8 @@ def make_environment(zone: ZoneInfo, directory: Path = TEMPLATES_DIR) -> Environ
     env.globals["when"] = clock.when
 
     def sentence(entry: Any, names: Any, currency: str = "GBP") -> str:
-        """An audit entry as a sentence (booking.web.activity)."""
-        from booking.web.activity import Narrator
+        """An audit entry as a sentence (booking.narration)."""
+        from booking.narration import Narrator
 
         return Narrator(clock, names, currency).sentence(entry)
 

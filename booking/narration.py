@@ -12,7 +12,7 @@ from typing import Any
 from booking.domain import devices
 from booking.domain.activity import Names
 from booking.models import AuditEntry
-from booking.web.templating import LocalTime, money_exact
+from booking.templating import LocalTime, money_exact
 
 ACTORS = {"system": "Booking", "buyer": "The buyer", "stripe": "Stripe", "": "Booking"}
 
