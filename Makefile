@@ -39,6 +39,7 @@ twin: setup-test
 lint: setup-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict booking
 
 fmt: setup-test
 	$(BIN)/ruff format .

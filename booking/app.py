@@ -100,14 +100,14 @@ def create_app(
         Mount("/static", StaticFiles(directory=resource_dir("static")), name="static"),
         Mount("/media", StaticFiles(directory=media, check_dir=False), name="media"),
     ]
-    headers = {
-        "hsts": settings.https,
-        "payment_origin": f"http://127.0.0.1:{settings.stripe_standin_port}"
+    hsts = settings.https
+    payment_origin = (
+        f"http://127.0.0.1:{settings.stripe_standin_port}"
         if settings.uses_stripe_standin
-        else "https://checkout.stripe.com",
-    }
+        else "https://checkout.stripe.com"
+    )
     middleware = [
-        Middleware(SecurityHeadersMiddleware, **headers),
+        Middleware(SecurityHeadersMiddleware, hsts=hsts, payment_origin=payment_origin),
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,
@@ -126,5 +126,5 @@ def create_app(
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.state.services = services
-    app.state.headers = default_headers(**headers)  # type: ignore[arg-type]
+    app.state.headers = default_headers(hsts=hsts, payment_origin=payment_origin)
     return app

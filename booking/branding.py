@@ -51,7 +51,8 @@ def current(svc: Any) -> brand.Brand:
     `svc` is the web Services (settings, db, extras)."""
     cached = svc.extras.get("brand")
     if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-        return cached[1]  # type: ignore[no-any-return]
+        hit: brand.Brand = cached[1]
+        return hit
     with svc.db.session() as session:
         found = brand.current(session, default=defaults(svc.settings))
     svc.extras["brand"] = (time.monotonic(), found)
@@ -160,7 +161,8 @@ def sanitise_svg(data: bytes) -> bytes:
     clean(root)
     ET.register_namespace("", SVG_NS)
     ET.register_namespace("xlink", XLINK_NS)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    svg: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return svg
 
 
 def process_logo(data: bytes) -> tuple[bytes, str]:
@@ -232,7 +234,8 @@ def icons(svc: Any) -> Icons:
     b = current(svc)
     cached = svc.extras.get("icons")
     if cached is not None and cached[0] == b.version:
-        return cached[1]  # type: ignore[no-any-return]
+        made: Icons = cached[1]
+        return made
     big = _square(b, media_dir=svc.settings.media_dir, size=180)
     touch = io.BytesIO()
     big.save(touch, "PNG", optimize=True)

@@ -29,7 +29,7 @@ def nice_ceiling(value: int) -> int:
     """The smallest of 1, 2 or 5 times a power of ten that is at least `value` (min 1)."""
     if value <= 1:
         return 1
-    power = 10 ** math.floor(math.log10(value))
+    power: int = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 5, 10):
         if step * power >= value:
             return step * power

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from booking.domain import orders, refunds, stripe_events
 from booking.domain.errors import NotFound
@@ -35,7 +36,8 @@ class CheckoutUnavailable(Exception):
 
 
 def payments(svc: Services) -> Payments:
-    return svc.extras["payments"]  # type: ignore[no-any-return]
+    adapter: Payments = svc.extras["payments"]
+    return adapter
 
 
 async def start(
@@ -90,7 +92,7 @@ async def settle_event(
 ) -> str:
     """Fulfil from a webhook, recording the event id in the same transaction."""
 
-    def work(session):  # type: ignore[no-untyped-def]
+    def work(session: Session) -> str:
         with session.begin():
             if not stripe_events.claim(
                 session, event_id=event_id, event_type=event_type, now=svc.now()
@@ -111,7 +113,7 @@ async def release_event(
 ) -> str:
     """Release a hold from a webhook (session expired, delayed payment failed)."""
 
-    def work(session):  # type: ignore[no-untyped-def]
+    def work(session: Session) -> str:
         with session.begin():
             if not stripe_events.claim(
                 session, event_id=event_id, event_type=event_type, now=svc.now()

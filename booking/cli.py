@@ -7,8 +7,12 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from booking.settings import Settings, SettingsError, load
+
+if TYPE_CHECKING:
+    from booking.db import Database
 
 DEMO_USERS = (
     ("organiser@example.com", "organiser", "demo-organiser-password"),
@@ -24,7 +28,7 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
-def _database(settings: Settings):  # type: ignore[no-untyped-def]
+def _database(settings: Settings) -> Database:
     from booking.db import Database
 
     return Database(settings.database_url, locking=not settings.unsafe_disable_locking)

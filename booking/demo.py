@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from booking.models import (
     Event,
@@ -34,8 +35,12 @@ floor**. Bring a question, or send one in advance.
 - Drinks afterwards at the venue bar
 """
 
+M = TypeVar("M", bound=SQLModel)
 
-def _get_or_create(session: Session, model: type, lookup: dict, **fields: object):  # type: ignore[no-untyped-def]
+
+def _get_or_create(
+    session: Session, model: type[M], lookup: dict[str, object], **fields: object
+) -> M:
     stmt = select(model)
     for key, value in lookup.items():
         stmt = stmt.where(getattr(model, key) == value)
@@ -101,6 +106,7 @@ def load(session: Session, *, settings: Settings, now: datetime) -> Event:
         {"name": "The London Society"},
         url="https://www.londonsociety.org.uk",
     )
+    assert on_london.id is not None and society.id is not None
     hall = _get_or_create(
         session,
         Venue,
@@ -134,8 +140,9 @@ def load(session: Session, *, settings: Settings, now: datetime) -> Event:
     )
     session.add(debate)
     session.flush()
-    for position, org in enumerate([on_london, society]):
-        session.add(EventOrganiser(event_id=debate.id, organisation_id=org.id, position=position))
+    assert debate.id is not None
+    for position, org_id in enumerate([on_london.id, society.id]):
+        session.add(EventOrganiser(event_id=debate.id, organisation_id=org_id, position=position))
     speakers = [
         (
             "Andrew Adonis",
@@ -152,6 +159,7 @@ def load(session: Session, *, settings: Settings, now: datetime) -> Event:
     ]
     for position, (name, affiliation, bio) in enumerate(speakers):
         speaker = _get_or_create(session, Speaker, {"name": name}, affiliation=affiliation, bio=bio)
+        assert speaker.id is not None
         session.add(
             EventSpeaker(
                 event_id=debate.id,
@@ -196,6 +204,7 @@ def load(session: Session, *, settings: Settings, now: datetime) -> Event:
     )
     session.add(free)
     session.flush()
+    assert free.id is not None
     session.add(EventOrganiser(event_id=free.id, organisation_id=society.id, position=0))
     session.add(TicketType(event_id=free.id, name="Free ticket", price=0, max_per_order=4))
 
@@ -213,6 +222,7 @@ def load(session: Session, *, settings: Settings, now: datetime) -> Event:
     )
     session.add(past)
     session.flush()
+    assert past.id is not None
     session.add(EventOrganiser(event_id=past.id, organisation_id=on_london.id, position=0))
     session.add(TicketType(event_id=past.id, name="Standard", price=800))
     session.commit()

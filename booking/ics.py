@@ -164,7 +164,8 @@ def _calendar(
     if rules:
         cal.add_component(vtimezone(zone, rules))
     cal.add_component(vevent)
-    return cal.to_ical()
+    data: bytes = cal.to_ical()
+    return data
 
 
 def event_calendar(

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import stripe
+from stripe.params import RefundCreateParams
+from stripe.params.checkout import SessionCreateParams, SessionCreateParamsPaymentIntentData
 
-LOCALE = "en-GB"
-SUBMIT_TYPE = "book"
+LOCALE: Final = "en-GB"
+SUBMIT_TYPE: Final = "book"
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class Payments:
         stripe.enable_telemetry = False
         self._webhook_secret = webhook_secret
         # Certificate checks only mean something over https (a loopback stand-in is http).
-        plain_http = bool(api_base) and api_base.startswith("http://")
+        plain_http = api_base is not None and api_base.startswith("http://")
         self._http = _HTTPXClient(timeout=timeout, verify_ssl_certs=not plain_http)
         self._client = stripe.StripeClient(
             secret_key,
@@ -145,7 +147,7 @@ class Payments:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.close_async()
+        await self._http.close_async()  # type: ignore[no-untyped-call]  # stripe leaves it unannotated
 
     async def create_checkout(
         self,
@@ -163,10 +165,10 @@ class Payments:
         """Create a hosted Checkout Session; ``success_url`` may hold ``{CHECKOUT_SESSION_ID}``."""
         if expires_at.tzinfo is None:
             raise ValueError("expires_at must be timezone-aware")
-        intent_data: dict[str, Any] = {"metadata": dict(metadata)}
+        intent_data: SessionCreateParamsPaymentIntentData = {"metadata": dict(metadata)}
         if description:
             intent_data["description"] = description
-        params: dict[str, Any] = {
+        params: SessionCreateParams = {
             "mode": "payment",
             "line_items": [
                 {
@@ -228,7 +230,7 @@ class Payments:
         metadata: dict[str, str] | None = None,
     ) -> Refund:
         """Refund ``amount`` (all that is left when None) of a PaymentIntent."""
-        params: dict[str, Any] = {"payment_intent": payment_intent, "reason": reason}
+        params: RefundCreateParams = {"payment_intent": payment_intent, "reason": reason}
         if amount is not None:
             params["amount"] = amount
         if metadata:

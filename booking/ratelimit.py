@@ -32,16 +32,16 @@ def hit_in(session: Session, *, key: str, limit: int, window: timedelta, now: da
     dialect = session.connection().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(RateBucket).values(key=key[:200], window_start=now, count=1)
-    table = RateBucket.__table__.c  # type: ignore[attr-defined]
+    table = RateBucket.__table__.c  # type: ignore[attr-defined]  # SQLModel leaves __table__ undeclared
     expired = table.window_start <= now - window
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=["key"],
         set_={
             "count": case((expired, 1), else_=table.count + 1),
             "window_start": case((expired, literal(now, UTCDateTime())), else_=table.window_start),
         },
     ).returning(table.count)
-    count = session.execute(stmt).scalar_one()
+    count = session.execute(upsert).scalar_one()
     return int(count) <= limit
 
 
@@ -54,7 +54,7 @@ def take(session: Session, *, key: str, limit: int, window: timedelta, now: date
     """
     dialect = session.connection().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = RateBucket.__table__.c  # type: ignore[attr-defined]
+    table = RateBucket.__table__.c  # type: ignore[attr-defined]  # SQLModel leaves __table__ undeclared
     expired = table.window_start <= now - window
     stmt = (
         insert(RateBucket)
@@ -76,7 +76,7 @@ def take(session: Session, *, key: str, limit: int, window: timedelta, now: date
 
 def give_back(session: Session, *, key: str) -> None:
     """Return a slot taken with `take` (the guarded work turned out not to count)."""
-    table = RateBucket.__table__.c  # type: ignore[attr-defined]
+    table = RateBucket.__table__.c  # type: ignore[attr-defined]  # SQLModel leaves __table__ undeclared
     session.execute(
         update(RateBucket)
         .where(table.key == key[:200], table.count > 0)

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -102,7 +103,7 @@ class Settings:
     def replace(self, **changes: object) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
-        return Settings(**values)  # type: ignore[arg-type]
+        return Settings(**values)
 
 
 ENV_NAMES = {f.name: f.name.upper() for f in fields(Settings) if f.name != "extra"}
@@ -217,11 +218,11 @@ def load(
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     values.update(os.environ if environ is None else environ)
     defaults = Settings()
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, Any] = {}
     for name, env in ENV_NAMES.items():
         if env in values:
             kwargs[name] = _convert(name, values[env], getattr(defaults, name))
-    settings = Settings(**kwargs)  # type: ignore[arg-type]
+    settings = Settings(**kwargs)
     _validate(settings)
     if not settings.production and settings.secret_key in {"", PLACEHOLDER_SECRET}:
         settings = settings.replace(secret_key=local_secret(secret_file))

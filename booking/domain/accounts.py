@@ -296,12 +296,12 @@ def accept_invitation(session: Session, *, token: str, password: str, now: datet
         raise InvalidInput({"password": f"Password must be {MIN_PASSWORD} characters or more"})
     with session.begin():
         invitation = pending_invitation(session, token=token, now=now)
-        result = session.execute(
+        result = session.exec(
             update(Invitation)
             .where(col(Invitation.id) == invitation.id, col(Invitation.used_at).is_(None))
             .values(used_at=now)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if result.rowcount != 1:
             raise NotFound("This invitation link has expired or has been used")
         if session.exec(select(User).where(User.email == invitation.email)).first():
             raise Conflict(f"There is already an account for {invitation.email}")

@@ -71,6 +71,8 @@ def names_for(session: Session, entries: Iterable[AuditEntry]) -> Names:
     return Names(
         users={k: v for k, v in users.items() if k is not None},
         devices=devices.names(session, keys=keys),
-        tickets={i: (name, tickets.reference(code or "")) for i, name, code in found},
+        tickets={
+            i: (name, tickets.reference(code or "")) for i, name, code in found if i is not None
+        },
         venues={k: v for k, v in venues.items() if k is not None},
     )

@@ -84,7 +84,11 @@ def counts(session: Session, *, event_id: int) -> Counts:
         .select_from(CheckInConflict)
         .where(CheckInConflict.event_id == event_id, col(CheckInConflict.withdrawn_at).is_(None))
     ).one()
-    by_type = [TypeCount(t.name, admitted[t.id], expected[t.id]) for t in types if expected[t.id]]
+    by_type = [
+        TypeCount(t.name, admitted[t.id], expected[t.id])
+        for t in types
+        if t.id is not None and expected[t.id]
+    ]
     return Counts(sum(admitted.values()), len(valid), by_type, int(conflicts))
 
 

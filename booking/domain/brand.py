@@ -8,6 +8,7 @@ import hashlib
 import re
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
+from functools import partial
 from urllib.parse import urlsplit
 
 from sqlmodel import Session
@@ -131,7 +132,7 @@ def read_form(values: dict[str, str], *, logo: str) -> Brand:
         ),
     )
     urls = {
-        field: errors.take(field, lambda f=field, n=label: _url(values.get(f), name=n))  # type: ignore[misc]
+        field: errors.take(field, partial(_url, values.get(field), name=label))
         for field, label in zip(
             URL_FIELDS, ("Privacy policy link", "Terms link", "Contact link"), strict=True
         )
@@ -182,7 +183,9 @@ def current(session: Session, *, default: Brand) -> Brand:
 
 
 def _store(session: Session, brand: Brand, *, actor: User, now: datetime, before: Brand) -> None:
-    row = session.get(SiteBrand, ROW_ID) or SiteBrand(id=ROW_ID, site_name="", brand_colour="")
+    row = session.get(SiteBrand, ROW_ID) or SiteBrand(
+        id=ROW_ID, site_name="", brand_colour="", link_colour=""
+    )
     for key, value in asdict(brand).items():
         setattr(row, key, value)
     row.updated_at = now

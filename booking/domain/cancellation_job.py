@@ -62,12 +62,12 @@ def claim(session: Session, *, now: datetime, lease: timedelta = LEASE) -> Lease
         if job_id is None:
             return None
         token = now + lease
-        taken = session.execute(
+        taken = session.exec(
             update(BulkJob)
             .where(col(BulkJob.id) == job_id, _due(now))
             .values(status="running", claimed_until=token)
         )
-        return Lease(job_id, token) if taken.rowcount == 1 else None  # type: ignore[attr-defined]
+        return Lease(job_id, token) if taken.rowcount == 1 else None
 
 
 def renew(
@@ -76,7 +76,7 @@ def renew(
     """Extend the lease before the next order; None if another runner has taken the job."""
     token = now + length
     with session.begin():
-        result = session.execute(
+        result = session.exec(
             update(BulkJob)
             .where(
                 col(BulkJob.id) == lease.job_id,
@@ -85,7 +85,7 @@ def renew(
             )
             .values(claimed_until=token)
         )
-        return Lease(lease.job_id, token) if result.rowcount == 1 else None  # type: ignore[attr-defined]
+        return Lease(lease.job_id, token) if result.rowcount == 1 else None
 
 
 def job(session: Session, *, job_id: int) -> BulkJob:
@@ -111,13 +111,13 @@ def cancel_order(session: Session, *, lease: Lease, order_id: int, now: datetime
         found = job(session, job_id=lease.job_id)
         order = refunds.lock_order(session, order_id)
         assert order is not None
-        changed = session.execute(
+        changed = session.exec(
             update(Order)
             .where(col(Order.id) == order_id, col(Order.status) == OrderStatus.PAID)
             .values(status=OrderStatus.CANCELLED, status_reason=REASON)
         )
         session.refresh(order)
-        if changed.rowcount == 1:  # type: ignore[attr-defined]
+        if changed.rowcount == 1:
             session.execute(
                 update(Ticket)
                 .where(col(Ticket.order_id) == order_id, col(Ticket.status) == TicketStatus.VALID)
@@ -150,7 +150,7 @@ def cancel_order(session: Session, *, lease: Lease, order_id: int, now: datetime
                     )
                     .values(refund_id=refund.id)
                 )
-        if changed.rowcount == 1:  # type: ignore[attr-defined]
+        if changed.rowcount == 1:
             audit.record(
                 session,
                 "order.cancelled",

@@ -140,7 +140,7 @@ def upcoming_and_past(session: Session, *, now: datetime) -> tuple[list[Event], 
     return upcoming, past
 
 
-def venues_by_id(session: Session, events: list[Event]) -> dict[int, Venue]:
+def venues_by_id(session: Session, events: list[Event]) -> dict[int | None, Venue]:
     ids = {e.venue_id for e in events if e.venue_id}
     if not ids:
         return {}

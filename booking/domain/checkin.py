@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
@@ -50,7 +50,7 @@ REASONS = {
     "not_paid": "This ticket has not been paid for.",
     "nonce_reused": "This scan's nonce was already used for another admission.",
 }
-_STATUS_REASON = {
+_STATUS_REASON: dict[str, str] = {
     TicketStatus.CANCELLED: "cancelled",
     TicketStatus.RELEASED: "not_paid",
     TicketStatus.HELD: "not_paid",
@@ -449,12 +449,12 @@ def undo(
                 return _withdraw(session, conflict, ticket, facts, by=by, now=now)
         if active is None or active.ticket_id != ticket.id:
             return UndoResult(False, "This phone's admission of this ticket was not found.", facts)
-        done = session.execute(
+        done = session.exec(
             update(CheckIn)
             .where(col(CheckIn.id) == active.id, col(CheckIn.undone_at).is_(None))
             .values(undone_at=now, undone_by=by.id)
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        if done.rowcount != 1:
             return UndoResult(False, ALREADY_UNDONE, facts)
         promoted = _promote(session, ticket, undone=active)
         audit.record(
@@ -536,6 +536,16 @@ def _twice(
     )
 
 
+class _Scan(TypedDict):
+    """One offline scan, as the conflict records take it."""
+
+    nonce: str
+    device: str
+    by: User
+    at: datetime
+    now: datetime
+
+
 def _record_conflict(
     session: Session,
     *,
@@ -548,6 +558,7 @@ def _record_conflict(
     now: datetime,
 ) -> None:
     """This offline admission was scanned after the one that stands: it is the duplicate."""
+    assert ticket.id is not None
     conflict = CheckInConflict(
         ticket_id=ticket.id,
         event_id=ticket.event_id,
@@ -661,7 +672,7 @@ def sync_offline(
             ticket = session.exec(select(Ticket).where(Ticket.code == outcome.ticket.code)).one()
             standing = session.get(CheckIn, outcome.checkin_id)
             assert standing is not None
-            mine = {"nonce": nonce, "device": device, "by": by, "at": at, "now": now}
+            mine: _Scan = {"nonce": nonce, "device": device, "by": by, "at": at, "now": now}
             if at < standing.at:
                 later = (standing.at, standing.by_name, standing.device)
                 checkin = _supersede(session, standing=standing, ticket=ticket, **mine)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
@@ -388,7 +389,7 @@ def _get(session: Session, event_id: int) -> Event:
     return event
 
 
-def _columns(fields: EventFields) -> dict[str, object]:
+def _columns(fields: EventFields) -> dict[str, Any]:
     data = asdict(fields)
     for key in ("venue_id", "new_venue", "organisation_ids", "new_organisation"):
         data.pop(key)
@@ -438,7 +439,8 @@ def _types(session: Session, event_id: int) -> list[TicketType]:
 
 def _venue(session: Session, fields: EventFields) -> int | None:
     if fields.new_venue is not None:
-        venue = Venue(**fields.new_venue)
+        new = fields.new_venue
+        venue = Venue(name=new["name"], address=new["address"], postcode=new["postcode"])
         session.add(venue)
         session.flush()
         return venue.id

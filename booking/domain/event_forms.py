@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from booking.domain import inputs
@@ -78,8 +79,13 @@ def read_form(
     ):
         value = errors.take(
             f"{name}_date",
-            lambda n=name, lab=label, req=required: inputs.local_datetime(
-                raw.get(f"{n}_date"), raw.get(f"{n}_time"), label=lab, zone=zone, required=req
+            partial(
+                inputs.local_datetime,
+                raw.get(f"{name}_date"),
+                raw.get(f"{name}_time"),
+                label=label,
+                zone=zone,
+                required=required,
             ),
         )
         setattr(f, f"{name}_at", value)
@@ -88,8 +94,8 @@ def read_form(
     if f.starts_at and f.doors_at and f.doors_at > f.starts_at:
         errors["doors_date"] = "Doors must open at or before the start"
     _read_venue(raw, f, errors)
-    for value in organisers:
-        org_id = inputs.row_id(value)
+    for raw_id in organisers:
+        org_id = inputs.row_id(raw_id)
         if org_id is not None and org_id not in f.organisation_ids:
             f.organisation_ids.append(org_id)
     f.new_organisation = (

@@ -61,11 +61,11 @@ class Overview:
 
 def listing(session: Session, *, now: datetime) -> list[Listed]:
     """Every event with tickets sold: upcoming ones soonest first, then past ones, latest first."""
-    sold = dict(
-        session.exec(  # type: ignore[call-overload]
+    sold: dict[int | None, int] = dict(
+        session.exec(
             select(Ticket.event_id, func.count())
             .where(Ticket.status == TicketStatus.VALID)
-            .group_by(Ticket.event_id)
+            .group_by(col(Ticket.event_id))
         ).all()
     )
     rows = session.exec(

@@ -15,8 +15,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
-from sqlmodel import Session
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, col, select
 
 from booking.domain.errors import BookingError, SalesClosed, SoldOut
 from booking.models import AccessCode, Event, EventStatus, Order, Ticket, TicketStatus, TicketType
@@ -46,8 +46,8 @@ def counts_against_capacity(now: datetime) -> Any:
     """The tickets that use up a seat (and a code's use): sold ones, and held ones whose
     hold has not run out. A condition on Ticket joined to its Order."""
     return or_(
-        Ticket.status == TicketStatus.VALID,
-        and_(Ticket.status == TicketStatus.HELD, Order.expires_at > now),
+        col(Ticket.status) == TicketStatus.VALID,
+        and_(col(Ticket.status) == TicketStatus.HELD, col(Order.expires_at) > now),
     )
 
 
@@ -90,11 +90,11 @@ class Availability:
 
 def counts(session: Session, *, event_id: int, now: datetime) -> dict[tuple[int, str], int]:
     """Tickets counting against capacity per (ticket type, status): sold and held apart."""
-    rows = session.exec(  # type: ignore[call-overload]
-        select(Ticket.ticket_type_id, Ticket.status, func.count())
-        .join(Order, Order.id == Ticket.order_id)
-        .where(Ticket.event_id == event_id, counts_against_capacity(now))
-        .group_by(Ticket.ticket_type_id, Ticket.status)
+    rows = session.exec(
+        select(col(Ticket.ticket_type_id), col(Ticket.status), func.count())
+        .join(Order, col(Order.id) == Ticket.order_id)
+        .where(col(Ticket.event_id) == event_id, counts_against_capacity(now))
+        .group_by(col(Ticket.ticket_type_id), col(Ticket.status))
     ).all()
     return {(type_id, str(status)): int(count) for type_id, status, count in rows}
 
@@ -110,12 +110,12 @@ def taken_by_type(session: Session, *, event_id: int, now: datetime) -> dict[int
 def code_uses(session: Session, *, access_code_id: int, now: datetime) -> int:
     """Tickets bought or held with this code."""
     return int(
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             select(func.count())
             .select_from(Ticket)
-            .join(Order, Order.id == Ticket.order_id)
-            .where(Order.access_code_id == access_code_id, counts_against_capacity(now))
-        ).one()[0]
+            .join(Order, col(Order.id) == Ticket.order_id)
+            .where(col(Order.access_code_id) == access_code_id, counts_against_capacity(now))
+        ).one()
     )
 
 

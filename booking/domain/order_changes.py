@@ -174,9 +174,10 @@ def rename_in(
     if before != name:
         t.attendee_name = name
         session.add(t)
+        assert order.id is not None
         session.add(
             OrderHistory(
-                order_id=order.id,  # type: ignore[arg-type]
+                order_id=order.id,
                 status=order.status,
                 note=f"name changed on ticket {line.number}",
                 at=now,
@@ -238,12 +239,12 @@ def cancel_in(
     False, changing nothing, if the order was no longer paid.
     """
     assert order.id is not None
-    changed = session.execute(
+    changed = session.exec(
         update(Order)
         .where(col(Order.id) == order.id, col(Order.status) == OrderStatus.PAID)
         .values(status=OrderStatus.CANCELLED, status_reason=reason_code)
     )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
+    if changed.rowcount != 1:
         return False
     session.execute(
         update(Ticket)

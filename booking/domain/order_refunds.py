@@ -158,12 +158,12 @@ def _make(
         outbox.queue_for_order(session, order=order, kind=MailKind.REFUNDED, now=now)
     else:
         ids = [x.ticket.id for x in quote.tickets]
-        changed = session.execute(
+        changed = session.exec(
             update(Ticket)
             .where(col(Ticket.id).in_(ids), col(Ticket.status) == TicketStatus.VALID)
             .values(status=TicketStatus.CANCELLED, refund_id=refund.id if refund else None)
         )
-        if changed.rowcount != len(ids):  # type: ignore[attr-defined]
+        if changed.rowcount != len(ids):
             raise AlreadyRefunded("These tickets have already been refunded")
         session.add(OrderHistory(order_id=order.id, status=order.status, note=note, at=now))
     session.flush()

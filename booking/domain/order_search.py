@@ -239,10 +239,10 @@ def _promo_labels(session: Session, link_ids: set[int]) -> dict[int, str]:
 def _ticket_counts(session: Session, order_ids: list[int]) -> dict[int, int]:
     if not order_ids:
         return {}
-    rows = session.exec(  # type: ignore[call-overload]
+    rows = session.exec(
         select(Ticket.order_id, func.count())
         .where(col(Ticket.order_id).in_(order_ids))
-        .group_by(Ticket.order_id)
+        .group_by(col(Ticket.order_id))
     ).all()
     return {order_id: int(count) for order_id, count in rows}
 

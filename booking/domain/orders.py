@@ -7,7 +7,7 @@ just before it checks availability, inside the transaction that writes (see book
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -63,13 +63,20 @@ class Buyer:
 class PaidCheckout(Protocol):
     """What fulfilment needs to know of a Stripe Checkout Session, read back from Stripe."""
 
-    id: str
-    status: str
-    payment_status: str
-    amount_total: int
-    currency: str
-    client_reference_id: str | None
-    payment_intent: str | None
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def payment_status(self) -> str: ...
+    @property
+    def amount_total(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def client_reference_id(self) -> str | None: ...
+    @property
+    def payment_intent(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -155,10 +162,10 @@ class Attribution:
 
 
 def quantity_errors(
-    types: Mapping[int | None, TicketType],
+    types: Mapping[int, TicketType],
     quantities: dict[int, int],
     *,
-    unlocked: set[int | None] | None = None,
+    unlocked: Collection[int | None] | None = None,
 ) -> dict[str, str]:
     """Unknown or hidden (and not unlocked) ticket types, and quantities over the maximum."""
     errors: dict[str, str] = {}
@@ -215,6 +222,7 @@ def reserve(
                 .where(TicketType.event_id == event_id)
                 .execution_options(populate_existing=True)
             ).all()
+            if t.id is not None
         }
         code = (
             access_codes.find(session, event_id=event_id, code=came.code, now=now)
@@ -229,7 +237,7 @@ def reserve(
         refused = inventory.refusal(
             avail,
             event=event,
-            types=types,  # type: ignore[arg-type]
+            types=types,
             quantities=quantities,
             now=now,
         )
@@ -334,7 +342,8 @@ def _seats_free_for(session: Session, order: Order, now: datetime) -> bool:
     code = session.get(AccessCode, order.access_code_id) if order.access_code_id else None
     if code is None or code.max_uses is None:
         return True
-    used = access_codes.uses(session, access_code_id=order.access_code_id, now=now)  # type: ignore[arg-type]
+    assert order.access_code_id is not None
+    used = access_codes.uses(session, access_code_id=order.access_code_id, now=now)
     return used + sum(wanted.values()) <= code.max_uses
 
 
@@ -494,12 +503,12 @@ def release_in(
 ) -> bool:
     """End an unpaid hold inside the caller's transaction. True if this call released it."""
     assert order.id is not None
-    result = session.execute(
+    result = session.exec(
         update(Order)
         .where(col(Order.id) == order.id, col(Order.status) == OrderStatus.PENDING)
         .values(status=status)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         return False
     _set_tickets(session, order.id, TicketStatus.RELEASED, only={TicketStatus.HELD})
     _history(session, order, status, note, now)

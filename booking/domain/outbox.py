@@ -177,7 +177,7 @@ def claim(
 def _finish(session: Session, *, outbox_id: int, worker: str, values: dict[str, Any]) -> bool:
     """Apply `values` if `worker` still holds the claim; False if another sender took it."""
     with session.begin():
-        result = session.execute(
+        result = session.exec(
             update(MailOutbox)
             .where(
                 col(MailOutbox.id) == outbox_id,
@@ -186,7 +186,7 @@ def _finish(session: Session, *, outbox_id: int, worker: str, values: dict[str, 
             )
             .values(claimed_by=None, claimed_until=None, **values)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
 
 @dataclass(frozen=True)
@@ -236,7 +236,7 @@ def mark_failed(session: Session, *, outbox_id: int, worker: str, error: str) ->
 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff after the n-th failed attempt: 1, 2, 4 … minutes, at most an hour."""
-    delay = min(BACKOFF_FIRST * 2 ** max(0, attempts - 1), BACKOFF_MAX)
+    delay: timedelta = min(BACKOFF_FIRST * 2 ** max(0, attempts - 1), BACKOFF_MAX)
     return delay * random.uniform(1.0, 1.2)  # noqa: S311 (jitter spreads out retries)
 
 
@@ -274,7 +274,7 @@ def recent(
 def requeue(session: Session, *, outbox_id: int, now: datetime) -> bool:
     """Give a failed or skipped email a fresh set of attempts, starting now."""
     with session.begin():
-        result = session.execute(
+        result = session.exec(
             update(MailOutbox)
             .where(
                 col(MailOutbox.id) == outbox_id,
@@ -282,4 +282,4 @@ def requeue(session: Session, *, outbox_id: int, now: datetime) -> bool:
             )
             .values(status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now, last_error="")
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from booking.domain.errors import Conflict, InvalidInput, NotFound
 from booking.models import (
@@ -117,7 +117,7 @@ def resolve(session: Session, *, code: str) -> tuple[PromoLink, Event] | None:
         return None
     row = session.exec(
         select(PromoLink, Event)
-        .join(Event, Event.id == PromoLink.event_id)
+        .join(Event, col(Event.id) == PromoLink.event_id)
         .where(PromoLink.code == clean)
     ).first()
     if row is None or not row[0].active or row[1].status == EventStatus.DRAFT:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from booking.models import (
@@ -51,16 +53,20 @@ class Report:
     direct: Row
 
 
-def _order_stats(session: Session, event_id: int, column):  # type: ignore[no-untyped-def]
+# Per value of a column: orders started, (orders paid, revenue), tickets, attended.
+_Stats = tuple[dict[Any, int], dict[Any, tuple[int, int]], dict[Any, int], dict[Any, int]]
+
+
+def _order_stats(session: Session, event_id: int, column: Mapped[Any]) -> _Stats:
     """Per value of `column`: orders started, orders paid, revenue."""
     started = dict(
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             select(column, func.count()).where(Order.event_id == event_id).group_by(column)
         ).all()
     )
     paid = {
         key: (count, revenue)
-        for key, count, revenue in session.exec(  # type: ignore[call-overload]
+        for key, count, revenue in session.exec(
             select(
                 column,
                 func.count(),
@@ -71,20 +77,20 @@ def _order_stats(session: Session, event_id: int, column):  # type: ignore[no-un
         ).all()
     }
     tickets = dict(
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             select(column, func.count())
             .select_from(Ticket)
-            .join(Order, Order.id == Ticket.order_id)
+            .join(Order, col(Order.id) == Ticket.order_id)
             .where(Order.event_id == event_id, Ticket.status == TicketStatus.VALID)
             .group_by(column)
         ).all()
     )
     attended = dict(
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             select(column, func.count())
             .select_from(CheckIn)
-            .join(Ticket, Ticket.id == CheckIn.ticket_id)
-            .join(Order, Order.id == Ticket.order_id)
+            .join(Ticket, col(Ticket.id) == CheckIn.ticket_id)
+            .join(Order, col(Order.id) == Ticket.order_id)
             .where(Order.event_id == event_id, col(CheckIn.undone_at).is_(None))
             .group_by(column)
         ).all()
@@ -92,7 +98,7 @@ def _order_stats(session: Session, event_id: int, column):  # type: ignore[no-un
     return started, paid, tickets, attended
 
 
-def _fill(row: Row, key: object, stats) -> Row:  # type: ignore[no-untyped-def]
+def _fill(row: Row, key: object, stats: _Stats) -> Row:
     started, paid, tickets, attended = stats
     row.orders_started = int(started.get(key, 0))
     row.orders_paid, row.revenue = (int(v) for v in paid.get(key, (0, 0)))
@@ -108,14 +114,14 @@ def build(session: Session, *, event_id: int) -> Report:
         ).all()
     )
     visits: dict[tuple[object, bool], int] = defaultdict(int)
-    for link_id, source, bot, count in session.exec(  # type: ignore[call-overload]
+    for link_id, source, bot, count in session.exec(
         select(PromoVisit.promo_link_id, PromoVisit.source, PromoVisit.bot, func.count())
         .where(PromoVisit.event_id == event_id)
-        .group_by(PromoVisit.promo_link_id, PromoVisit.source, PromoVisit.bot)
+        .group_by(col(PromoVisit.promo_link_id), col(PromoVisit.source), col(PromoVisit.bot))
     ).all():
         visits[(link_id if link_id else source, bool(bot))] += int(count)
 
-    by_link = _order_stats(session, event_id, Order.promo_link_id)
+    by_link = _order_stats(session, event_id, col(Order.promo_link_id))
     link_rows = []
     for link in links:
         row = _fill(Row(link.code, link.label, extra={"code": link.code}), link.id, by_link)
@@ -123,7 +129,7 @@ def build(session: Session, *, event_id: int) -> Report:
         link_rows.append(row)
     direct = _fill(Row("direct", "Direct and other"), None, by_link)
 
-    by_code = _order_stats(session, event_id, Order.access_code_id)
+    by_code = _order_stats(session, event_id, col(Order.access_code_id))
     codes = session.exec(
         select(AccessCode).where(AccessCode.event_id == event_id).order_by(col(AccessCode.id))
     ).all()
@@ -146,7 +152,7 @@ def build(session: Session, *, event_id: int) -> Report:
         ):
             setattr(total, attr, getattr(total, attr) + getattr(row, attr))
 
-    by_source = _order_stats(session, event_id, Order.source)
+    by_source = _order_stats(session, event_id, col(Order.source))
     utm_rows = []
     sources = {s for (s, _bot) in visits if isinstance(s, str) and s.startswith("utm:")}
     sources |= {s for s in by_source[0] if isinstance(s, str) and s.startswith("utm:")}

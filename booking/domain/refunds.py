@@ -72,7 +72,7 @@ def lock_order(session: Session, order_id: int) -> Order | None:
 
 
 def _sums(session: Session, order_id: int) -> dict[str, int]:
-    rows = session.exec(  # type: ignore[call-overload]
+    rows = session.exec(
         select(Refund.status, func.sum(Refund.amount))
         .where(Refund.order_id == order_id)
         .group_by(Refund.status)
@@ -157,8 +157,9 @@ def _new(
     now: datetime,
     created_by: int | None = None,
 ) -> Refund:
+    assert order.id is not None
     refund = Refund(
-        order_id=order.id,  # type: ignore[arg-type]
+        order_id=order.id,
         amount=amount,
         currency=currency,
         reason=reason[:MAX_REASON],
@@ -199,12 +200,12 @@ def _finish(
         assert order is not None
         if reference is not None and order.reference != reference:
             return False
-        changed = session.execute(
+        changed = session.exec(
             update(Refund)
             .where(col(Refund.id) == refund_id, col(Refund.status) == RefundStatus.PENDING)
             .values(status=status, **values)
         )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
+        if changed.rowcount != 1:
             return False
         before = {"amount_refunded": order.amount_refunded, "refund_due": order.refund_due}
         sync_in(session, order=order)
@@ -286,14 +287,16 @@ def outgoing(session: Session, *, order_id: int | None = None, limit: int = 50) 
             created_at=refund.created_at,
         )
         for refund, reference, intent in session.exec(stmt).all()
+        if refund.id is not None and intent is not None
     ]
 
 
 def owed_without_refund(session: Session, *, limit: int = 50) -> list[int]:
     """Orders owing money (refund_due) from before refunds had rows: ids to open one for."""
     has_rows = select(Refund.id).where(Refund.order_id == Order.id).exists()
-    return list(
-        session.exec(
+    return [
+        order_id
+        for order_id in session.exec(
             select(Order.id)
             .where(
                 col(Order.refund_due) > 0,
@@ -301,8 +304,9 @@ def owed_without_refund(session: Session, *, limit: int = 50) -> list[int]:
                 ~has_rows,
             )
             .limit(limit)
-        ).all()  # type: ignore[arg-type]
-    )
+        ).all()
+        if order_id is not None
+    ]
 
 
 def open_owed(session: Session, *, order_id: int, now: datetime) -> Refund | None:

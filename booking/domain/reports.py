@@ -120,7 +120,7 @@ def _capacity(session: Session, event: Event, now: datetime) -> tuple[list[Capac
 
 
 def _revenue(session: Session, event: Event) -> Revenue:
-    gross, refunded, due = session.exec(  # type: ignore[call-overload]
+    gross, refunded, due = session.exec(
         select(
             func.coalesce(func.sum(Order.total), 0),
             func.coalesce(func.sum(Order.amount_refunded), 0),
@@ -147,14 +147,12 @@ def sales_by_day(session: Session, *, event_id: int, zone: ZoneInfo) -> list[Day
     the days between filled with zeros (at most MAX_DAYS, the latest ones)."""
     hour = _hour(session).label("hour")
     paid = and_(
-        Order.event_id == event_id,
+        col(Order.event_id) == event_id,
         col(Order.paid_at).is_not(None),
         col(Order.complimentary).is_(False),
     )
-    money = session.exec(  # type: ignore[call-overload]
-        select(hour, func.sum(Order.total)).where(paid).group_by(hour)
-    ).all()
-    sold = session.exec(  # type: ignore[call-overload]
+    money = session.exec(select(hour, func.sum(Order.total)).where(paid).group_by(hour)).all()
+    sold = session.exec(
         select(hour, func.count(col(Ticket.id)))
         .join(Ticket, col(Ticket.order_id) == Order.id)
         .where(paid, col(Ticket.status).in_(SOLD))
@@ -184,31 +182,31 @@ def _promos(session: Session, event_id: int) -> list[PromoLine]:
         return []
     ids = [link.id for link in links]
     visits = dict(
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             select(PromoVisit.promo_link_id, func.count())
             .where(col(PromoVisit.promo_link_id).in_(ids), col(PromoVisit.bot).is_(False))
-            .group_by(PromoVisit.promo_link_id)
+            .group_by(col(PromoVisit.promo_link_id))
         ).all()
     )
-    paid = and_(col(Order.promo_link_id).in_(ids), Order.status == OrderStatus.PAID)
+    paid = and_(col(Order.promo_link_id).in_(ids), col(Order.status) == OrderStatus.PAID)
     orders = {
         link_id: (int(n), int(money))
-        for link_id, n, money in session.exec(  # type: ignore[call-overload]
+        for link_id, n, money in session.exec(
             select(
                 Order.promo_link_id,
                 func.count(),
                 func.coalesce(func.sum(Order.total - Order.amount_refunded), 0),
             )
             .where(paid)
-            .group_by(Order.promo_link_id)
+            .group_by(col(Order.promo_link_id))
         ).all()
     }
     tickets = dict(
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             select(Order.promo_link_id, func.count(col(Ticket.id)))
             .join(Ticket, col(Ticket.order_id) == Order.id)
             .where(paid, Ticket.status == TicketStatus.VALID)
-            .group_by(Order.promo_link_id)
+            .group_by(col(Order.promo_link_id))
         ).all()
     )
     return [
@@ -308,8 +306,9 @@ def attendees(
     above `after`, in id order: one page of the export, read with a keyset so each page
     costs the same."""
     admitted = and_(col(CheckIn.ticket_id) == Ticket.id, col(CheckIn.undone_at).is_(None))
-    rows = session.exec(  # type: ignore[call-overload]
-        select(
+    rows = session.exec(
+        # sqlmodel types select() for at most four columns.
+        select(  # type: ignore[call-overload]
             Ticket.id,
             Ticket.attendee_name,
             Order.buyer_email,
@@ -332,4 +331,7 @@ def attendees(
         .order_by(col(Ticket.id))
         .limit(limit)
     ).all()
-    return [Attendee(*row[:8], bool(row[8]), bool(row[9])) for row in rows]
+    return [
+        Attendee(id_, name, email, type_, code, ref, status, at, bool(refunded), bool(comp))
+        for id_, name, email, type_, code, ref, status, at, refunded, comp in rows
+    ]

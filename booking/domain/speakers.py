@@ -86,10 +86,10 @@ def read_form(raw: Mapping[str, str]) -> tuple[SpeakerFields, dict[str, str]]:
 def lineup(session: Session, *, event_id: int) -> list[Place]:
     """Everyone on the event's list in order, hidden ones included."""
     announced = dict(
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             select(Announcement.speaker_id, func.max(Announcement.created_at))
             .where(Announcement.event_id == event_id)
-            .group_by(Announcement.speaker_id)
+            .group_by(col(Announcement.speaker_id))
         ).all()
     )
     return [
@@ -279,7 +279,7 @@ def move(
         for position, item in enumerate(items):
             item.place.position = position
             session.add(item.place)
-        data = {"position": {"before": at + 1, "after": to + 1}}
+        data: dict[str, object] = {"position": {"before": at + 1, "after": to + 1}}
         _audit(session, "speaker.moved", event_id, items[to].speaker, actor, now, data)
 
 

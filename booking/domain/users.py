@@ -77,7 +77,7 @@ def set_door_events(
                 session.add(UserEvent(user_id=user_id, event_id=event_id))
             titles = dict(
                 session.exec(select(Event.id, Event.title).where(col(Event.id).in_(wanted))).all()
-            )  # type: ignore[call-overload]
+            )
             audit.record(
                 session,
                 "user.door_events_changed",

@@ -129,7 +129,7 @@ def build(email: Email, *, mail_from: str, message_id: str, date: datetime) -> E
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies, please
     msg.set_content(email.text)
     msg.add_alternative(email.html, subtype="html")
-    html = msg.get_payload()[1]  # type: ignore[index]
+    html = list(msg.iter_parts())[1]
     for image in email.images:
         html.add_related(
             image.data,

@@ -52,11 +52,15 @@ def routes(store: StandIn) -> list[Route]:
 
 
 # -- handlers -----------------------------------------------------------------------------
-def _create_session(store: StandIn, params: dict, path: dict, req: dict) -> dict:
+def _create_session(
+    store: StandIn, params: dict[str, Any], path: dict[str, Any], req: dict[str, Any]
+) -> dict[str, Any]:
     return store.create_session(params, req)
 
 
-def _list_sessions(store: StandIn, params: dict, path: dict, req: dict) -> dict:
+def _list_sessions(
+    store: StandIn, params: dict[str, Any], path: dict[str, Any], req: dict[str, Any]
+) -> dict[str, Any]:
     with store.lock:
         sessions = [r.obj for r in reversed(store.sessions.values())]
         for key in ("payment_intent", "status"):
@@ -69,47 +73,61 @@ def _list_sessions(store: StandIn, params: dict, path: dict, req: dict) -> dict:
         return _expand_list(store, page, params)
 
 
-def _get_session(store: StandIn, params: dict, path: dict, req: dict) -> dict:
+def _get_session(
+    store: StandIn, params: dict[str, Any], path: dict[str, Any], req: dict[str, Any]
+) -> dict[str, Any]:
     return store.render(store.session(path["id"]).obj, as_expand(params))
 
 
-def _line_items(store: StandIn, params: dict, path: dict, req: dict) -> dict:
+def _line_items(
+    store: StandIn, params: dict[str, Any], path: dict[str, Any], req: dict[str, Any]
+) -> dict[str, Any]:
     record = store.session(path["id"])
     url = f"/v1/checkout/sessions/{path['id']}/line_items"
     return _expand_list(store, paginate(record.line_items, params, url), params)
 
 
-def _expire_session(store: StandIn, params: dict, path: dict, req: dict) -> dict:
+def _expire_session(
+    store: StandIn, params: dict[str, Any], path: dict[str, Any], req: dict[str, Any]
+) -> dict[str, Any]:
     reject_unknown(params, EXPAND)
     store.expire_session(path["id"], req)
     return store.render(store.session(path["id"]).obj, as_expand(params))
 
 
-def _create_refund(store: StandIn, params: dict, path: dict, req: dict) -> dict:
+def _create_refund(
+    store: StandIn, params: dict[str, Any], path: dict[str, Any], req: dict[str, Any]
+) -> dict[str, Any]:
     return store.create_refund(params, req)
 
 
-def _list_refunds(store: StandIn, params: dict, path: dict, req: dict) -> dict:
+def _list_refunds(
+    store: StandIn, params: dict[str, Any], path: dict[str, Any], req: dict[str, Any]
+) -> dict[str, Any]:
     with store.lock:
         made = [o for o in store.objects.values() if o.get("object") == "refund"]
         refunds = filter_refunds(made, params)
         return _expand_list(store, paginate(refunds, params, "/v1/refunds"), params)
 
 
-def _list_events(store: StandIn, params: dict, path: dict, req: dict) -> dict:
+def _list_events(
+    store: StandIn, params: dict[str, Any], path: dict[str, Any], req: dict[str, Any]
+) -> dict[str, Any]:
     with store.lock:
         events = filter_events(store.events, params, store.delivered_ids())
         return _expand_list(store, paginate(events, params, "/v1/events"), params)
 
 
 def _getter(kind: str, param: str) -> Handler:
-    def handler(store: StandIn, params: dict, path: dict, req: dict) -> dict:
+    def handler(
+        store: StandIn, params: dict[str, Any], path: dict[str, Any], req: dict[str, Any]
+    ) -> dict[str, Any]:
         return store.render(store.get(kind, path["id"], param), as_expand(params))
 
     return handler
 
 
-def _expand_list(store: StandIn, page: dict, params: dict) -> dict:
+def _expand_list(store: StandIn, page: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     return store.render(page, as_expand(params))
 
 
@@ -170,7 +188,11 @@ def _endpoint(store: StandIn, handler: Handler, allowed: tuple[str, ...]) -> Any
 
 
 def _invoke(
-    store: StandIn, handler: Handler, params: dict, path: dict, ctx: dict
+    store: StandIn,
+    handler: Handler,
+    params: dict[str, Any],
+    path: dict[str, Any],
+    ctx: dict[str, Any],
 ) -> tuple[dict[str, Any], int]:
     try:
         return handler(store, params, path, ctx), 200

@@ -88,7 +88,8 @@ class ServerHandle:
 
     @property
     def standin(self) -> StandIn:
-        return self.app.state.standin
+        standin: StandIn = self.app.state.standin
+        return standin
 
     def stop(self, timeout: float = 5.0) -> None:
         standin = getattr(getattr(self.app, "state", None), "standin", None)

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 MIN_EXPIRY, MAX_EXPIRY = 30 * 60, 24 * 3600
 
 
-def create(store: "StandIn", params: dict[str, Any], request: dict[str, Any]) -> dict:
+def create(store: "StandIn", params: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
     """``POST /v1/checkout/sessions``."""
     reject_unknown(params, SESSION_CREATE_PARAMS)
     mode = as_enum(params, "mode", "mode", ("payment", "setup", "subscription"))
@@ -83,7 +83,7 @@ def create(store: "StandIn", params: dict[str, Any], request: dict[str, Any]) ->
     return store.render(session, as_expand(params))
 
 
-def expire_open(store: "StandIn", record: SessionRecord, request: dict[str, Any]) -> dict:
+def expire_open(store: "StandIn", record: SessionRecord, request: dict[str, Any]) -> dict[str, Any]:
     """``POST /v1/checkout/sessions/{id}/expire``: only an open session can expire."""
     status = record.obj["status"]
     if status != "open":
@@ -138,7 +138,7 @@ def _intent_data(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _line_items(store: "StandIn", params: dict[str, Any], now: int) -> tuple[list, list]:
+def _line_items(store: "StandIn", params: dict[str, Any], now: int) -> tuple[list[Any], list[Any]]:
     """Validate ``line_items``; return the items and the new prices/products to store."""
     raw = as_list(params, "line_items", "line_items")
     if not raw:
@@ -159,7 +159,9 @@ def _line_items(store: "StandIn", params: dict[str, Any], now: int) -> tuple[lis
     return items, created
 
 
-def _price(store: "StandIn", item: dict[str, Any], where: str, now: int) -> tuple[dict, dict]:
+def _price(
+    store: "StandIn", item: dict[str, Any], where: str, now: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
     price_id = as_str(item, "price", f"{where}[price]")
     if price_id is not None:
         price = store.get("price", price_id, f"{where}[price]")

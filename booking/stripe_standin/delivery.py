@@ -84,7 +84,8 @@ class Dispatcher:
 
     def _run_tick(self) -> None:
         try:
-            self._tick()  # type: ignore[misc]
+            if self._tick is not None:
+                self._tick()
         finally:
             if self._loop is not None and not self._closed:
                 self._loop.call_later(self._tick_interval, self._run_tick)

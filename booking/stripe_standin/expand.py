@@ -10,7 +10,9 @@ Resolver = Callable[[str], dict[str, Any] | None]
 Includer = Callable[[dict[str, Any], str], dict[str, Any] | None]
 
 
-def expand(obj: dict[str, Any], paths: list[str], resolve: Resolver, include: Includer) -> dict:
+def expand(
+    obj: dict[str, Any], paths: list[str], resolve: Resolver, include: Includer
+) -> dict[str, Any]:
     """Return a deep copy of ``obj`` with each dotted path in ``paths`` expanded."""
     out = copy.deepcopy(obj)
     for path in paths:

@@ -81,7 +81,7 @@ class ApiGate:
         self.app = app
         self.standin = standin
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
             await self.app(scope, receive, send)
             return
@@ -105,7 +105,7 @@ class ApiGate:
         replay = _replaying(body, receive)
         fault = self.standin.faults.take(method, path)
 
-        async def logged_send(message: dict) -> None:
+        async def logged_send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 got = {k.decode().lower(): v.decode() for k, v in message.get("headers", [])}
                 entry["status"] = message["status"]
@@ -182,17 +182,18 @@ async def _read_body(receive: Any) -> bytes:
 def _replaying(body: bytes, receive: Any) -> Any:
     sent = False
 
-    async def replay() -> dict:
+    async def replay() -> dict[str, Any]:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
+        message: dict[str, Any] = await receive()
+        return message
 
     return replay
 
 
-async def _discard(message: dict) -> None:
+async def _discard(message: dict[str, Any]) -> None:
     return None
 
 

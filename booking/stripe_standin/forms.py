@@ -33,7 +33,8 @@ def parse_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
                 node[part] = child
             node = child
         node[_index(node, parts[-1])] = value
-    return _listify(root)
+    form: dict[str, Any] = _listify(root)
+    return form
 
 
 def _index(node: dict[str, Any], part: str) -> str:

@@ -81,7 +81,7 @@ def _open_record(store: StandIn, session_id: str) -> SessionRecord | None:
         return store.sessions.get(session_id)
 
 
-def _context(record: SessionRecord, values: dict[str, str], error: str | None) -> dict:
+def _context(record: SessionRecord, values: dict[str, str], error: str | None) -> dict[str, Any]:
     obj = record.obj
     currency = obj["currency"]
     locked_email = obj["customer_email"]

@@ -29,7 +29,7 @@ class IdempotencyStore:
         self._running: set[tuple[str, str]] = set()
 
     def begin(
-        self, scope: tuple[str, str], method: str, path: str, params: dict, now: int
+        self, scope: tuple[str, str], method: str, path: str, params: dict[str, Any], now: int
     ) -> Stored | None:
         """Return a stored response to replay, or None after marking the key in use."""
         with self._lock:

@@ -23,7 +23,9 @@ def list_object(url: str, data: list[dict[str, Any]], has_more: bool = False) ->
     return {"object": "list", "data": data, "has_more": has_more, "url": url}
 
 
-def product(name: str, metadata: dict[str, str], description: str | None, now: int) -> dict:
+def product(
+    name: str, metadata: dict[str, str], description: str | None, now: int
+) -> dict[str, Any]:
     return {
         "id": new_id("prod_", 14),
         "object": "product",
@@ -180,7 +182,7 @@ def customer_details(email: str, name: str | None, country: str | None) -> dict[
 
 
 def payment_intent(
-    amount: int, currency: str, metadata: dict, description: str | None, now: int
+    amount: int, currency: str, metadata: dict[str, Any], description: str | None, now: int
 ) -> dict[str, Any]:
     pi_id = new_id("pi_")
     return {
@@ -227,7 +229,12 @@ def payment_intent(
 
 
 def refund(
-    amount: int, charge: dict[str, Any], reason: str | None, metadata: dict, status: str, now: int
+    amount: int,
+    charge: dict[str, Any],
+    reason: str | None,
+    metadata: dict[str, Any],
+    status: str,
+    now: int,
 ) -> dict[str, Any]:
     return {
         "id": new_id("re_"),

@@ -56,7 +56,7 @@ def as_bool(params: dict[str, Any], key: str, param: str) -> bool | None:
         return None
     if value not in ("true", "false"):
         raise invalid(param, f"Invalid boolean: {_show(value)}")
-    return value == "true"
+    return bool(value == "true")
 
 
 def as_enum(params: dict[str, Any], key: str, param: str, choices: Iterable[str]) -> str | None:
@@ -82,7 +82,9 @@ def as_url(params: dict[str, Any], key: str, param: str, *, required: bool = Fal
     return value
 
 
-def as_metadata(params: dict[str, Any], key: str = "metadata", param: str = "metadata") -> dict:
+def as_metadata(
+    params: dict[str, Any], key: str = "metadata", param: str = "metadata"
+) -> dict[str, Any]:
     """Stripe's metadata rules: 50 keys, keys up to 40 chars, values up to 500."""
     value = params.get(key)
     if value is None or value == "":

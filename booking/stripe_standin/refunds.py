@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 
 
-def create(store: "StandIn", params: dict[str, Any], request: dict[str, Any]) -> dict:
+def create(store: "StandIn", params: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
     """``POST /v1/refunds``."""
     reject_unknown(params, REFUND_CREATE_PARAMS)
     ch = _charge(store, params)

@@ -179,11 +179,15 @@ class StandIn:
         return now
 
     # -- operations (also reachable over HTTP) -------------------------------------------
-    def create_session(self, params: dict[str, Any], request: dict | None = None) -> dict:
+    def create_session(
+        self, params: dict[str, Any], request: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         with self.lock:
             return checkout.create(self, params, request or NO_REQUEST)
 
-    def expire_session(self, session_id: str, request: dict | None = None) -> dict:
+    def expire_session(
+        self, session_id: str, request: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         with self.lock:
             self.sweep()
             return checkout.expire_open(self, self.session(session_id), request or NO_REQUEST)
@@ -202,7 +206,9 @@ class StandIn:
         with self.lock:
             return paying.settle(self, self.session(session_id), succeeded=False)
 
-    def create_refund(self, params: dict[str, Any], request: dict | None = None) -> dict:
+    def create_refund(
+        self, params: dict[str, Any], request: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         with self.lock:
             return refunds.create(self, params, request or NO_REQUEST)
 

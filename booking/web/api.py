@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from booking.domain import catalogue
 from booking.domain.errors import NotFound
+from booking.models import Event, Venue
 from booking.web import openapi
 from booking.web.services import absolute_url, services
 
@@ -40,7 +42,7 @@ def _event_summary(request: Request, event: Any, venue: Any) -> dict[str, Any]:
 async def list_events(request: Request) -> Response:
     svc = services(request)
 
-    def load(session):  # type: ignore[no-untyped-def]
+    def load(session: Session) -> tuple[list[Event], list[Event], dict[int | None, Venue]]:
         upcoming, past = catalogue.upcoming_and_past(session, now=svc.now())
         return upcoming, past, catalogue.venues_by_id(session, upcoming + past)
 

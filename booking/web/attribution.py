@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+from sqlmodel import Session
 from starlette.requests import Request
 
 from booking.domain import access_codes, code_guesses, promo
@@ -52,7 +53,7 @@ async def _remember(
     }
 
 
-def _link_code(session, *, link: PromoLink) -> str:  # type: ignore[no-untyped-def]
+def _link_code(session: Session, *, link: PromoLink) -> str:
     if not link.access_code_id:
         return ""
     code = session.get(AccessCode, link.access_code_id)
@@ -125,7 +126,8 @@ async def apply_code(request: Request, page: EventPage, code_text: str) -> CodeV
     seen = request.scope.setdefault("booking.codes", {})
     if (page.event.id, code_text) not in seen:
         seen[(page.event.id, code_text)] = await _apply_code(request, page, code_text)
-    return seen[(page.event.id, code_text)]  # type: ignore[no-any-return]
+    view: CodeView = seen[(page.event.id, code_text)]
+    return view
 
 
 async def _apply_code(request: Request, page: EventPage, code_text: str) -> CodeView:

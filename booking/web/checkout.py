@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import re
 
-from sqlmodel import select
+from sqlmodel import Session, select
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -68,7 +68,7 @@ def _ticket_names(values: dict[str, str]) -> dict[int, str]:
     return found
 
 
-def _order_lines(session, *, order_id: int) -> list[OrderLine]:  # type: ignore[no-untyped-def]
+def _order_lines(session: Session, *, order_id: int) -> list[OrderLine]:
     return list(session.exec(select(OrderLine).where(OrderLine.order_id == order_id)).all())
 
 
@@ -80,8 +80,9 @@ async def start(request: Request) -> Response:
     form = await request.form()
     values = _values(form)
     view = await attribution.apply_code(request, page, values.get("code", ""))
-    raw = {o.ticket_type.id: values.get(f"qty-{o.ticket_type.id}", "") for o in view.offers}
-    quantities, errors = orders.parse_quantities(raw)  # type: ignore[arg-type]
+    offered = {o.ticket_type.id: o.ticket_type for o in view.offers if o.ticket_type.id is not None}
+    raw = {type_id: values.get(f"qty-{type_id}", "") for type_id in offered}
+    quantities, errors = orders.parse_quantities(raw)
     buyer, buyer_errors = orders.validate_buyer(values.get("name", ""), values.get("email", ""))
     names, name_errors = orders.validate_ticket_names(
         _ticket_names(values), tickets=sum(quantities.values())
@@ -93,9 +94,9 @@ async def start(request: Request) -> Response:
         errors["quantity"] = "Select how many tickets you want"
     errors.update(
         orders.quantity_errors(
-            {o.ticket_type.id: o.ticket_type for o in view.offers},
+            offered,
             quantities,
-            unlocked={o.ticket_type.id for o in view.offers},
+            unlocked=set(offered),
         )
     )
     errors.update(buyer_errors)
@@ -201,7 +202,7 @@ async def cancel(request: Request) -> Response:
     return RedirectResponse(request.url_for("event", slug=slug).path + "?cancelled=1", 303)
 
 
-def _event_slug(session, *, event_id: int) -> str:  # type: ignore[no-untyped-def]
+def _event_slug(session: Session, *, event_id: int) -> str:
     from booking.models import Event
 
     event = session.get(Event, event_id)

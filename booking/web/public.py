@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,6 +11,7 @@ from starlette.routing import Route
 from booking import ics
 from booking.domain import catalogue
 from booking.domain.errors import NotFound
+from booking.models import Event, Venue
 from booking.web import attribution, seo
 from booking.web.services import absolute_url, render, services
 
@@ -20,7 +22,7 @@ LANDING_KEY = "land_on_tickets"
 async def home(request: Request) -> Response:
     svc = services(request)
 
-    def load(session):  # type: ignore[no-untyped-def]
+    def load(session: Session) -> tuple[list[Event], list[Event], dict[int | None, Venue]]:
         upcoming, past = catalogue.upcoming_and_past(session, now=svc.now())
         return upcoming, past, catalogue.venues_by_id(session, upcoming + past)
 

@@ -4,6 +4,7 @@ will see it."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -278,8 +279,13 @@ def _copy_fields(
     ):
         when[name] = found.take(
             f"{name}_date",
-            lambda n=name, lab=label, req=required: inputs.local_datetime(
-                values.get(f"{n}_date"), values.get(f"{n}_time"), label=lab, zone=zone, required=req
+            partial(
+                inputs.local_datetime,
+                values.get(f"{name}_date"),
+                values.get(f"{name}_time"),
+                label=label,
+                zone=zone,
+                required=required,
             ),
         )
     starts, ends, doors = when["starts"], when["ends"], when["doors"]

@@ -192,7 +192,9 @@ async def create_link(request: Request) -> Response:
             access_code_id=code_id,
         )
     except InvalidInput as exc:
-        errors = {("link_code" if k == "code" else k): v for k, v in exc.errors.items()}
+        errors = inputs.Errors(
+            {("link_code" if k == "code" else k): v for k, v in exc.errors.items()}
+        )
         return await page(request, values, errors, 400)
     except BookingError as exc:
         return await page(request, values, {"link_code": exc.message}, exc.status)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -56,7 +57,7 @@ async def logo(request: Request) -> Response:
     path = ""
     if form.get("action") != "remove":
         item = form.get("logo")
-        data = await item.read(branding.LOGO_MAX_BYTES + 1) if hasattr(item, "read") else b""
+        data = await item.read(branding.LOGO_MAX_BYTES + 1) if isinstance(item, UploadFile) else b""
         try:
             processed, ext = await run_in_threadpool(branding.process_logo, data)
         except branding.LogoRejected as exc:
