@@ -19,6 +19,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from booking.db import Database
+from booking.domain.errors import BookingError
 from booking.models import utcnow
 from booking.settings import Settings, resource_dir
 from booking.templating import make_templates
@@ -40,19 +41,27 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith(("/api/", "/stripe/"))
 
 
+def _error_page(request: Request, status: int, detail: str) -> Response:
+    template = "errors/404.html" if status == 404 else "errors/error.html"
+    return render(request, template, {"status": status, "detail": detail}, status_code=status)
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if _wants_json(request):
         if exc.status_code == 400:  # the shape of every refusal the API words itself
             return JSONResponse({"error": "invalid", "message": exc.detail}, status_code=400)
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
-    template = "errors/404.html" if exc.status_code == 404 else "errors/error.html"
-    return render(
-        request,
-        template,
-        {"status": exc.status_code, "detail": exc.detail},
-        status_code=exc.status_code,
-    )
+    return _error_page(request, exc.status_code, exc.detail)
+
+
+async def booking_error(request: Request, exc: Exception) -> Response:
+    """A refusal from booking.domain that its handler leaves to the app: the error's own
+    status (NotFound 404, Conflict 409, InvalidInput 422 ...) with its message."""
+    assert isinstance(exc, BookingError)
+    if _wants_json(request):
+        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+    return _error_page(request, exc.status, exc.message)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -123,7 +132,11 @@ def create_app(
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        exception_handlers={
+            HTTPException: http_error,
+            BookingError: booking_error,
+            Exception: server_error,
+        },
     )
     app.state.services = services
     app.state.headers = default_headers(hsts=hsts, payment_origin=payment_origin)

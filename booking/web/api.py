@@ -10,7 +10,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from booking.domain import catalogue
-from booking.domain.errors import NotFound
 from booking.models import Event, Venue
 from booking.web import openapi
 from booking.web.services import absolute_url, services
@@ -57,10 +56,7 @@ async def list_events(request: Request) -> Response:
 
 async def event_detail(request: Request) -> Response:
     svc = services(request)
-    try:
-        page = await svc.read(catalogue.event_page, slug=request.path_params["slug"], now=svc.now())
-    except NotFound as exc:
-        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=404)
+    page = await svc.read(catalogue.event_page, slug=request.path_params["slug"], now=svc.now())
     data = _event_summary(request, page.event, page.venue)
     data["more_speakers_to_be_announced"] = page.event.more_speakers_tba
     data["organisers"] = [{"name": o.name, "url": o.url} for o in page.organisers]

@@ -125,7 +125,7 @@ async def start(request: Request) -> Response:
     except InvalidInput as exc:
         return await _rerender(request, slug, values, exc.errors, 400)
     except NotFound:
-        raise HTTPException(404) from None
+        raise  # answered by booking.app.booking_error
     except BookingError as exc:
         return await _rerender(
             request, slug, values, {exc.field or "quantity": exc.message}, exc.status
@@ -173,10 +173,7 @@ async def success(request: Request) -> Response:
     session_id = request.query_params.get("session_id", "")
     if not CHECKOUT_SESSION_RE.match(session_id):
         raise HTTPException(404)
-    try:
-        order = await svc.read(orders.by_checkout_session, checkout_session_id=session_id)
-    except NotFound:
-        raise HTTPException(404) from None
+    order = await svc.read(orders.by_checkout_session, checkout_session_id=session_id)
     try:
         session = await checkout.payments(svc).retrieve_checkout(session_id)
         await checkout.settle(svc, session)
@@ -191,10 +188,7 @@ async def cancel(request: Request) -> Response:
     svc = services(request)
     if not TOKEN_RE.match(request.path_params["token"]):
         raise HTTPException(404)
-    try:
-        order = await svc.read(orders.by_token, token=request.path_params["token"])
-    except NotFound:
-        raise HTTPException(404) from None
+    order = await svc.read(orders.by_token, token=request.path_params["token"])
     order = await checkout.cancel(svc, order)
     if order.status == "paid":
         return RedirectResponse(request.url_for("order", token=order.token).path, 303)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from sqlmodel import Session
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from booking import ics
 from booking.domain import catalogue
-from booking.domain.errors import NotFound
 from booking.models import Event, Venue
 from booking.web import attribution, seo
 from booking.web.services import absolute_url, render, services
@@ -34,10 +32,7 @@ async def home(request: Request) -> Response:
 
 async def load_event_page(request: Request, slug: str) -> catalogue.EventPage:
     svc = services(request)
-    try:
-        return await svc.read(catalogue.event_page, slug=slug, now=svc.now())
-    except NotFound:
-        raise HTTPException(404) from None
+    return await svc.read(catalogue.event_page, slug=slug, now=svc.now())
 
 
 def event_context(

@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -44,10 +43,7 @@ async def announce(request: Request) -> Response:
     svc = services(request)
     event_id = path_id(request, "event_id")
     speaker_id = path_id(request, "speaker_id")
-    try:
-        state = await svc.read(_state, event_id=event_id, speaker_id=speaker_id, now=svc.now())
-    except NotFound:
-        raise HTTPException(404) from None
+    state = await svc.read(_state, event_id=event_id, speaker_id=speaker_id, now=svc.now())
     title = short_title(state["view"].event.title)
     values = {"subject": f"New speaker: {state['item'].speaker.name} at {title}", "note": ""}
     errors: dict[str, str] = {}
@@ -73,8 +69,6 @@ async def announce(request: Request) -> Response:
                 already, status = exc.previous, 409
             except Conflict as exc:
                 errors = {"send": exc.message}
-            except NotFound:
-                raise HTTPException(404) from None
             else:
                 people = "person" if sent.recipients == 1 else "people"
                 flash(request, f"The announcement is on its way to {sent.recipients} {people}.")
@@ -103,17 +97,14 @@ async def preview(request: Request) -> Response:
     subject, note, _ = announcements.read_form(
         {k: request.query_params.get(k, "")[:5000] for k in ("subject", "note")}
     )
-    try:
-        ctx = await svc.read(
-            announcements.preview,
-            event_id=event_id,
-            speaker_id=speaker_id,
-            subject=subject or "(no subject)",
-            note=note,
-            now=svc.now(),
-        )
-    except NotFound:
-        raise HTTPException(404) from None
+    ctx = await svc.read(
+        announcements.preview,
+        event_id=event_id,
+        speaker_id=speaker_id,
+        subject=subject or "(no subject)",
+        note=note,
+        now=svc.now(),
+    )
     email = await run_in_threadpool(render_email, ctx, settings=svc.settings, now=svc.now())
     return framed_html(email.html)
 

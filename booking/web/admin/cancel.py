@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from booking.domain import cancellation, event_overview, inputs
-from booking.domain.errors import Conflict, NotFound
+from booking.domain.errors import Conflict
 from booking.web.admin.common import actor, flash, page, path_id, values_of
 from booking.web.services import services
 
@@ -25,11 +24,8 @@ def _progress(request: Request, event_id: int) -> Response:
 async def cancel(request: Request) -> Response:
     svc = services(request)
     event_id = path_id(request, "event_id")
-    try:
-        view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
-        impact = await svc.read(cancellation.impact, event_id=event_id)
-    except NotFound:
-        raise HTTPException(404) from None
+    view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
+    impact = await svc.read(cancellation.impact, event_id=event_id)
     values: dict[str, Any] = {"refund": "yes", "email": "yes", "note": ""}
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -63,8 +59,6 @@ async def cancel_again(request: Request) -> Response:
         await svc.write(
             cancellation.start_again, event_id=event_id, actor=await actor(request), now=svc.now()
         )
-    except NotFound:
-        raise HTTPException(404) from None
     except Conflict as exc:
         flash(request, exc.message)
     return _progress(request, event_id)

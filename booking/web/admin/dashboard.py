@@ -4,14 +4,12 @@ check-ins, with the chart drawn on the server (booking.charts)."""
 from __future__ import annotations
 
 from markupsafe import Markup
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from booking import charts
 from booking.domain import admissions, attendance, reports
-from booking.domain.errors import NotFound
 from booking.web.admin.common import page, path_id
 from booking.web.services import services
 
@@ -41,15 +39,12 @@ def sales_chart(days: list[reports.Day]) -> Markup:
 
 async def dashboard(request: Request) -> Response:
     svc = services(request)
-    try:
-        data = await svc.read(
-            reports.dashboard,
-            event_id=path_id(request, "event_id"),
-            now=svc.now(),
-            zone=svc.settings.tz,
-        )
-    except NotFound:
-        raise HTTPException(404) from None
+    data = await svc.read(
+        reports.dashboard,
+        event_id=path_id(request, "event_id"),
+        now=svc.now(),
+        zone=svc.settings.tz,
+    )
     chart = sales_chart(data.days) if data.days else None
     log = await svc.read(admissions.for_event, event_id=data.event.id, limit=0)
     return page(
@@ -62,10 +57,7 @@ async def dashboard(request: Request) -> Response:
 async def checkins(request: Request) -> Response:
     """The event's door log: who came in when, on which device, and double admissions."""
     svc = services(request)
-    try:
-        event = await svc.read(reports.get_event, event_id=path_id(request, "event_id"))
-    except NotFound:
-        raise HTTPException(404) from None
+    event = await svc.read(reports.get_event, event_id=path_id(request, "event_id"))
     log = await svc.read(admissions.for_event, event_id=event.id)
     counts = await svc.read(attendance.counts, event_id=event.id)
     return page(request, "admin/checkins.html", {"event": event, "door": log, "counts": counts})

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from booking.domain import event_overview, reports
-from booking.domain.errors import NotFound
 from booking.web.admin.common import page, path_id
 from booking.web.services import services
 
@@ -17,12 +15,9 @@ ATTENDEES_SHOWN = 500
 
 async def _overview(request: Request) -> event_overview.Overview:
     svc = services(request)
-    try:
-        return await svc.read(
-            event_overview.overview, event_id=path_id(request, "event_id"), now=svc.now()
-        )
-    except NotFound:
-        raise HTTPException(404) from None
+    return await svc.read(
+        event_overview.overview, event_id=path_id(request, "event_id"), now=svc.now()
+    )
 
 
 async def ticket_types(request: Request) -> Response:

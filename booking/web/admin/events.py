@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from booking import images
 from booking.domain import catalogue, event_admin, event_forms, event_overview, inputs, venues
-from booking.domain.errors import Conflict, InvalidInput, NotFound
+from booking.domain.errors import Conflict, InvalidInput
 from booking.models import EventStatus
 from booking.templating import LocalTime
 from booking.web import public
@@ -33,10 +32,7 @@ async def home(request: Request) -> Response:
 async def event_page(request: Request) -> Response:
     svc = services(request)
     event_id = path_id(request, "event_id")
-    try:
-        view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
-    except NotFound:
-        raise HTTPException(404) from None
+    view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
     checklist = await svc.read(event_admin.checklist, event_id=event_id, now=svc.now())
     context = {
         "view": view,
@@ -99,10 +95,7 @@ async def new_event(request: Request) -> Response:
 async def edit_event(request: Request) -> Response:
     svc = services(request)
     event_id = path_id(request, "event_id")
-    try:
-        view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
-    except NotFound:
-        raise HTTPException(404) from None
+    view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
     event = view.event
     ids = [o.id for o in view.organisers if o.id is not None]
     values: dict[str, Any] = event_forms.form_values(event, ids, svc.settings.tz)
@@ -138,8 +131,6 @@ async def publish(request: Request) -> Response:
         )
     except event_admin.ChecklistIncomplete:
         return redirect(request, "admin_event_publish_check", event_id=event_id)
-    except NotFound:
-        raise HTTPException(404) from None
     except Conflict as exc:
         flash(request, exc.message)
         return redirect(request, "admin_event", event_id=event_id)
@@ -150,11 +141,8 @@ async def publish_check(request: Request) -> Response:
     """The second step: what is missing, with links, and "Publish anyway"."""
     svc = services(request)
     event_id = path_id(request, "event_id")
-    try:
-        view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
-        checklist = await svc.read(event_admin.checklist, event_id=event_id, now=svc.now())
-    except NotFound:
-        raise HTTPException(404) from None
+    view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
+    checklist = await svc.read(event_admin.checklist, event_id=event_id, now=svc.now())
     if view.event.status != EventStatus.DRAFT:
         return redirect(request, "admin_event", event_id=event_id)
     return page(request, "admin/publish.html", {"view": view, "checklist": checklist})
@@ -170,8 +158,6 @@ async def publish_anyway(request: Request) -> Response:
             actor=await actor(request),
             now=svc.now(),
         )
-    except NotFound:
-        raise HTTPException(404) from None
     except Conflict as exc:
         flash(request, exc.message)
         return redirect(request, "admin_event", event_id=event_id)
@@ -209,8 +195,6 @@ async def _status(request: Request, change: Any, message: str) -> Response:
     event_id = path_id(request, "event_id")
     try:
         await svc.write(change, event_id=event_id, actor=await actor(request), now=svc.now())
-    except NotFound:
-        raise HTTPException(404) from None
     except Conflict as exc:
         message = exc.message
     flash(request, message)
@@ -221,10 +205,7 @@ async def copy_event(request: Request) -> Response:
     """A new draft like this event: the organiser gives it a title, web address and dates."""
     svc = services(request)
     event_id = path_id(request, "event_id")
-    try:
-        view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
-    except NotFound:
-        raise HTTPException(404) from None
+    view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
     original = view.event
     suggested = await svc.read(event_admin.free_slug, slug=original.slug)
     values: dict[str, Any] = {"title": original.title, "slug": suggested}
@@ -314,13 +295,10 @@ async def preview(request: Request) -> Response:
     """The public page of this event, drafts included, with a banner for drafts."""
     svc = services(request)
     event_id = path_id(request, "event_id")
-    try:
-        view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
-        page_ = await svc.read(
-            catalogue.event_page, slug=view.event.slug, now=svc.now(), include_drafts=True
-        )
-    except NotFound:
-        raise HTTPException(404) from None
+    view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
+    page_ = await svc.read(
+        catalogue.event_page, slug=view.event.slug, now=svc.now(), include_drafts=True
+    )
     context = public.event_context(request, catalogue.as_published(page_))
     context.update(values={}, errors={}, preview=True)
     headers = {"X-Robots-Tag": "noindex"}

@@ -16,14 +16,12 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from booking.db import Database
 from booking.domain import reports
-from booking.domain.errors import NotFound
 from booking.domain.tickets import reference
 from booking.models import TicketStatus
 from booking.web.admin.common import path_id
@@ -101,10 +99,7 @@ def attendee_rows(
 
 async def attendees_csv(request: Request) -> Response:
     svc = services(request)
-    try:
-        event = await svc.read(reports.get_event, event_id=path_id(request, "event_id"))
-    except NotFound:
-        raise HTTPException(404) from None
+    event = await svc.read(reports.get_event, event_id=path_id(request, "event_id"))
     assert event.id is not None
     slug = re.sub(r"[^a-z0-9-]", "", event.slug.lower()) or "event"
     stamp = svc.now().astimezone(svc.settings.tz).strftime("%Y%m%d-%H%M")

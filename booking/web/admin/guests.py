@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlmodel import Session, col, select
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -37,10 +36,7 @@ def _state(session: Session, *, event_id: int) -> dict[str, Any]:
 async def guests(request: Request) -> Response:
     svc = services(request)
     event_id = path_id(request, "event_id")
-    try:
-        state = await svc.read(_state, event_id=event_id)
-    except NotFound:
-        raise HTTPException(404) from None
+    state = await svc.read(_state, event_id=event_id)
     values: dict[str, str] = {"quantity": "1"}
     errors: dict[str, str] = {}
     status = 200
@@ -59,7 +55,7 @@ async def guests(request: Request) -> Response:
                     code_key=svc.ticket_key,
                 )
             except NotFound:
-                raise HTTPException(404) from None
+                raise  # answered by booking.app.booking_error
             except InvalidInput as exc:
                 errors = exc.errors
             except BookingError as exc:
@@ -92,10 +88,7 @@ def _guest_order(session: Session, *, event_id: int, order_id: int) -> dict[str,
 async def cancel(request: Request) -> Response:
     svc = services(request)
     event_id, order_id = path_id(request, "event_id"), path_id(request, "order_id")
-    try:
-        state = await svc.read(_guest_order, event_id=event_id, order_id=order_id)
-    except NotFound:
-        raise HTTPException(404) from None
+    state = await svc.read(_guest_order, event_id=event_id, order_id=order_id)
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
@@ -104,7 +97,7 @@ async def cancel(request: Request) -> Response:
                 guest_list.cancel, order_id=order_id, actor=await actor(request), now=svc.now()
             )
         except NotFound:
-            raise HTTPException(404) from None
+            raise  # answered by booking.app.booking_error
         except BookingError as exc:
             errors, status = {"cancel": exc.message}, exc.status
         else:

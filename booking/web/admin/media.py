@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import anyio
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from booking import images
 from booking.domain import event_admin, event_overview, speakers
-from booking.domain.errors import NotFound
 from booking.web.admin.common import actor, flash, page, path_id, redirect, upload
 from booking.web.services import services
 
@@ -49,10 +47,7 @@ async def _receive(request: Request, kind: images.Kind) -> tuple[str | None, str
 async def hero_image(request: Request) -> Response:
     svc = services(request)
     event_id = path_id(request, "event_id")
-    try:
-        view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
-    except NotFound:
-        raise HTTPException(404) from None
+    view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
     errors: dict[str, str] = {}
     if request.method == "POST":
         path, message = await _receive(request, images.HERO)
@@ -85,11 +80,8 @@ async def speaker_photo(request: Request) -> Response:
     svc = services(request)
     event_id = path_id(request, "event_id")
     speaker_id = path_id(request, "speaker_id")
-    try:
-        view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
-        item = await svc.read(speakers.place, event_id=event_id, speaker_id=speaker_id)
-    except NotFound:
-        raise HTTPException(404) from None
+    view = await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
+    item = await svc.read(speakers.place, event_id=event_id, speaker_id=speaker_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
         path, message = await _receive(request, images.PHOTO)

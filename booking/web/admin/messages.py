@@ -9,13 +9,12 @@ from urllib.parse import urlencode
 
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from booking.domain import holder_messages, reports
-from booking.domain.errors import Conflict, NotFound
+from booking.domain.errors import Conflict
 from booking.mail.render import render as render_email
 from booking.models import TicketType, User
 from booking.web.admin.announcements import framed_html
@@ -59,10 +58,7 @@ def _state(session: Session, *, event_id: int) -> dict[str, Any]:
 async def messages(request: Request) -> Response:
     svc = services(request)
     event_id = path_id(request, "event_id")
-    try:
-        state = await svc.read(_state, event_id=event_id)
-    except NotFound:
-        raise HTTPException(404) from None
+    state = await svc.read(_state, event_id=event_id)
     values: dict[str, str] = {"audience": holder_messages.EVERYONE, "subject": "", "body": ""}
     errors: dict[str, str] = {}
     already = None
@@ -81,8 +77,6 @@ async def messages(request: Request) -> Response:
                 )
             except holder_messages.AlreadySent as exc:
                 already, status = exc.previous, 409
-            except NotFound:
-                raise HTTPException(404) from None
             except Conflict as exc:
                 errors, status = {"send": exc.message}, exc.status
             else:
@@ -112,17 +106,14 @@ async def preview(request: Request) -> Response:
     svc = services(request)
     event_id = path_id(request, "event_id")
     raw = {k: request.query_params.get(k, "")[:6000] for k in FIELDS}
-    try:
-        state = await svc.read(_state, event_id=event_id)
-        draft, _ = holder_messages.read_form(
-            {**raw, "subject": raw["subject"] or "(no subject)", "body": raw["body"] or "…"},
-            ticket_type_ids={t.id for t in state["types"] if t.id},
-        )
-        if draft is None:
-            draft = holder_messages.Draft("(no subject)", "…", None)
-        ctx = await svc.read(holder_messages.preview, event_id=event_id, draft=draft, now=svc.now())
-    except NotFound:
-        raise HTTPException(404) from None
+    state = await svc.read(_state, event_id=event_id)
+    draft, _ = holder_messages.read_form(
+        {**raw, "subject": raw["subject"] or "(no subject)", "body": raw["body"] or "…"},
+        ticket_type_ids={t.id for t in state["types"] if t.id},
+    )
+    if draft is None:
+        draft = holder_messages.Draft("(no subject)", "…", None)
+    ctx = await svc.read(holder_messages.preview, event_id=event_id, draft=draft, now=svc.now())
     email = await run_in_threadpool(render_email, ctx, settings=svc.settings, now=svc.now())
     return framed_html(email.html)
 

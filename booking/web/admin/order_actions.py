@@ -33,7 +33,7 @@ async def resend(request: Request) -> Response:
             order_admin.resend, order_id=order_id, actor=await actor(request), now=svc.now()
         )
     except NotFound:
-        raise HTTPException(404) from None
+        raise  # answered by booking.app.booking_error
     except BookingError as exc:
         context = detail_context(await load_detail(request), errors={"resend": exc.message})
         return page(request, "admin/order.html", context, status=exc.status)
@@ -63,7 +63,7 @@ async def rename(request: Request) -> Response:
                 now=svc.now(),
             )
         except NotFound:
-            raise HTTPException(404) from None
+            raise  # answered by booking.app.booking_error
         except InvalidInput as exc:
             errors, status = exc.errors, 400
         except BookingError as exc:
@@ -92,8 +92,6 @@ async def change_email(request: Request) -> Response:
                 actor=await actor(request),
                 now=svc.now(),
             )
-        except NotFound:
-            raise HTTPException(404) from None
         except InvalidInput as exc:
             errors, status = exc.errors, 400
         else:
@@ -177,7 +175,7 @@ async def _money_action(request: Request, *, whole: bool) -> Response:
             )
             made = await svc.write(partial, ticket_ids=state["selected"], **args)
     except NotFound:
-        raise HTTPException(404) from None
+        raise  # answered by booking.app.booking_error
     except order_refunds.AlreadyRefunded as exc:
         flash(request, exc.message)  # sent twice: the first one did it
         return redirect(request, "admin_order", order_id=order_id)

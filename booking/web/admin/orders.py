@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from booking.domain import order_detail, order_search
-from booking.domain.errors import NotFound
 from booking.domain.tickets import reference
 from booking.models import OrderStatus
 from booking.web.admin.common import page, path_id
@@ -48,10 +46,7 @@ def _cursor_url(request: Request, **cursor: int) -> str:
 
 async def _list(request: Request, event_id: int | None) -> Response:
     svc = services(request)
-    try:
-        choices = await svc.read(order_search.choices, event_id=event_id)
-    except NotFound:
-        raise HTTPException(404) from None
+    choices = await svc.read(order_search.choices, event_id=event_id)
     params = request.query_params
     filters, errors = order_search.parse_filters(
         params,
@@ -113,10 +108,7 @@ def detail_context(detail: order_detail.OrderDetail, **extra: Any) -> dict[str, 
 async def load_detail(request: Request) -> order_detail.OrderDetail:
     """The order named in the path, or 404."""
     svc = services(request)
-    try:
-        return await svc.read(order_detail.load, order_id=path_id(request, "order_id"))
-    except NotFound:
-        raise HTTPException(404) from None
+    return await svc.read(order_detail.load, order_id=path_id(request, "order_id"))
 
 
 async def order_page(request: Request) -> Response:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlmodel import Session, col, select
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -104,11 +103,8 @@ def _choices(session: Session, *, event_id: int) -> dict[str, Any]:
 async def edit_link(request: Request) -> Response:
     svc = services(request)
     event_id, link_id = path_id(request, "event_id"), path_id(request, "link_id")
-    try:
-        link = await svc.read(promo.get_link, event_id=event_id, link_id=link_id)
-        choices = await svc.read(_choices, event_id=event_id)
-    except NotFound:
-        raise HTTPException(404) from None
+    link = await svc.read(promo.get_link, event_id=event_id, link_id=link_id)
+    choices = await svc.read(_choices, event_id=event_id)
     values = {
         "label": link.label,
         "organisation_id": str(link.organisation_id or ""),
@@ -150,11 +146,8 @@ async def edit_link(request: Request) -> Response:
 async def edit_code(request: Request) -> Response:
     svc = services(request)
     event_id, code_id = path_id(request, "event_id"), path_id(request, "code_id")
-    try:
-        code = await svc.read(access_codes.get, event_id=event_id, code_id=code_id)
-        choices = await svc.read(_choices, event_id=event_id)
-    except NotFound:
-        raise HTTPException(404) from None
+    code = await svc.read(access_codes.get, event_id=event_id, code_id=code_id)
+    choices = await svc.read(_choices, event_id=event_id)
     values = {
         "code_label": code.label,
         "unlocks": str(code.unlocks_ticket_type_id or ""),
@@ -199,12 +192,7 @@ async def switch_link(request: Request) -> Response:
     svc = services(request)
     event_id, link_id = path_id(request, "event_id"), path_id(request, "link_id")
     active = (await request.form()).get("active") == "yes"
-    try:
-        link = await svc.write(
-            promo.set_link_active, event_id=event_id, link_id=link_id, active=active
-        )
-    except NotFound:
-        raise HTTPException(404) from None
+    link = await svc.write(promo.set_link_active, event_id=event_id, link_id=link_id, active=active)
     action = "promo_link.switched_on" if active else "promo_link.switched_off"
     await _audit(request, action, "promo_link", link_id, code=link.code)
     flash(
@@ -220,12 +208,9 @@ async def switch_code(request: Request) -> Response:
     svc = services(request)
     event_id, code_id = path_id(request, "event_id"), path_id(request, "code_id")
     active = (await request.form()).get("active") == "yes"
-    try:
-        code = await svc.write(
-            access_codes.set_active, event_id=event_id, code_id=code_id, active=active
-        )
-    except NotFound:
-        raise HTTPException(404) from None
+    code = await svc.write(
+        access_codes.set_active, event_id=event_id, code_id=code_id, active=active
+    )
     action = "access_code.switched_on" if active else "access_code.switched_off"
     await _audit(request, action, "access_code", code_id, code=code.code)
     flash(
@@ -243,8 +228,6 @@ async def delete_link(request: Request) -> Response:
     event_id, link_id = path_id(request, "event_id"), path_id(request, "link_id")
     try:
         link = await svc.write(promo.delete_link, event_id=event_id, link_id=link_id)
-    except NotFound:
-        raise HTTPException(404) from None
     except Conflict as exc:
         flash(request, exc.message)
         return _back(request, event_id, f"link-{link_id}")
@@ -258,8 +241,6 @@ async def delete_code(request: Request) -> Response:
     event_id, code_id = path_id(request, "event_id"), path_id(request, "code_id")
     try:
         code = await svc.write(access_codes.delete, event_id=event_id, code_id=code_id)
-    except NotFound:
-        raise HTTPException(404) from None
     except Conflict as exc:
         flash(request, exc.message)
         return _back(request, event_id, f"code-{code_id}")

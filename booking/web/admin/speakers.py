@@ -22,10 +22,7 @@ from booking.web.services import services
 
 async def _overview(request: Request, event_id: int) -> event_overview.Overview:
     svc = services(request)
-    try:
-        return await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
-    except NotFound:
-        raise HTTPException(404) from None
+    return await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
 
 
 async def _list_page(
@@ -87,8 +84,6 @@ async def add(request: Request) -> Response:
             errors = {"existing_speaker": "Select a speaker from the list"}
         except Conflict as exc:
             errors = {"existing_speaker": exc.message}
-        except NotFound:
-            raise HTTPException(404) from None
         if errors:
             return await _list_page(request, event_id, values=values, errors=errors, status=400)
     else:
@@ -160,17 +155,14 @@ async def edit(request: Request) -> Response:
 
 async def _change(request: Request, fn: Any, **kwargs: Any) -> Any:
     svc = services(request)
-    try:
-        return await svc.write(
-            fn,
-            event_id=path_id(request, "event_id"),
-            speaker_id=path_id(request, "speaker_id"),
-            actor=await actor(request),
-            now=svc.now(),
-            **kwargs,
-        )
-    except NotFound:
-        raise HTTPException(404) from None
+    return await svc.write(
+        fn,
+        event_id=path_id(request, "event_id"),
+        speaker_id=path_id(request, "speaker_id"),
+        actor=await actor(request),
+        now=svc.now(),
+        **kwargs,
+    )
 
 
 async def move(request: Request) -> Response:
@@ -200,16 +192,13 @@ async def more_tba(request: Request) -> Response:
     svc = services(request)
     event_id = path_id(request, "event_id")
     form = await request.form()
-    try:
-        await svc.write(
-            speakers.set_more_to_be_announced,
-            event_id=event_id,
-            value=form.get("more_speakers_tba") == "yes",
-            actor=await actor(request),
-            now=svc.now(),
-        )
-    except NotFound:
-        raise HTTPException(404) from None
+    await svc.write(
+        speakers.set_more_to_be_announced,
+        event_id=event_id,
+        value=form.get("more_speakers_tba") == "yes",
+        actor=await actor(request),
+        now=svc.now(),
+    )
     flash(request, "Saved.")
     return redirect(request, "admin_speakers", event_id=event_id)
 

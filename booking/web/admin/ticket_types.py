@@ -10,17 +10,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from booking.domain import event_overview, ticket_types
-from booking.domain.errors import Conflict, InvalidInput, NotFound
+from booking.domain.errors import Conflict, InvalidInput
 from booking.web.admin.common import actor, flash, page, path_id, redirect, values_of
 from booking.web.services import services
 
 
 async def _overview(request: Request, event_id: int) -> event_overview.Overview:
     svc = services(request)
-    try:
-        return await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
-    except NotFound:
-        raise HTTPException(404) from None
+    return await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
 
 
 async def add(request: Request) -> Response:
@@ -93,17 +90,14 @@ async def move(request: Request) -> Response:
     event_id = path_id(request, "event_id")
     form = await request.form()
     offset = -1 if form.get("direction") == "up" else 1
-    try:
-        await svc.write(
-            ticket_types.move,
-            event_id=event_id,
-            ticket_type_id=path_id(request, "ticket_type_id"),
-            offset=offset,
-            actor=await actor(request),
-            now=svc.now(),
-        )
-    except NotFound:
-        raise HTTPException(404) from None
+    await svc.write(
+        ticket_types.move,
+        event_id=event_id,
+        ticket_type_id=path_id(request, "ticket_type_id"),
+        offset=offset,
+        actor=await actor(request),
+        now=svc.now(),
+    )
     return redirect(request, "admin_event", event_id=event_id)
 
 
@@ -111,17 +105,14 @@ async def visibility(request: Request) -> Response:
     svc = services(request)
     event_id = path_id(request, "event_id")
     form = await request.form()
-    try:
-        tt = await svc.write(
-            ticket_types.set_visible,
-            event_id=event_id,
-            ticket_type_id=path_id(request, "ticket_type_id"),
-            visible=form.get("visible") == "yes",
-            actor=await actor(request),
-            now=svc.now(),
-        )
-    except NotFound:
-        raise HTTPException(404) from None
+    tt = await svc.write(
+        ticket_types.set_visible,
+        event_id=event_id,
+        ticket_type_id=path_id(request, "ticket_type_id"),
+        visible=form.get("visible") == "yes",
+        actor=await actor(request),
+        now=svc.now(),
+    )
     shown = "shown on the public page" if tt.visible else "hidden from the public page"
     flash(request, f"{tt.name} tickets are {shown}.")
     return redirect(request, "admin_event", event_id=event_id)

@@ -80,8 +80,6 @@ async def _set_active(request: Request, change: Any, words: str) -> Response:
         user = await svc.write(
             change, user_id=path_id(request, "user_id"), actor=await actor(request), now=svc.now()
         )
-    except NotFound:
-        raise HTTPException(404) from None
     except Conflict as exc:
         flash(request, exc.message)
     else:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from booking.domain import inputs, venues
-from booking.domain.errors import InvalidInput, NotFound
+from booking.domain.errors import InvalidInput
 from booking.web.admin.common import actor, flash, page, path_id, values_of
 from booking.web.services import services
 
@@ -18,10 +17,7 @@ from booking.web.services import services
 async def edit_venue(request: Request) -> Response:
     svc = services(request)
     venue_id = path_id(request, "venue_id")
-    try:
-        venue = await svc.read(venues.get, venue_id=venue_id)
-    except NotFound:
-        raise HTTPException(404) from None
+    venue = await svc.read(venues.get, venue_id=venue_id)
     held_here = await svc.read(venues.events_at, venue_id=venue_id)
     back_id = inputs.row_id(request.query_params.get("event"))
     back = next((e for e in held_here if e.id == back_id), None)
