@@ -329,6 +329,7 @@ SENTENCES: dict[str, Callable[[Narrator, AuditEntry, dict[str, Any]], str]] = {
     ),
     "question.asked": _simple("The buyer sent a question for the panel"),
     "question.edited": _simple("The buyer changed their question for the panel"),
+    "question.withdrawn": _simple("The buyer withdrew their question for the panel"),
     "question.accepted": _simple("{who} accepted a question for the panel"),
     "question.rejected": _simple("{who} rejected a question for the panel"),
     "question.reopened": _simple("{who} put a question for the panel back to be decided"),

@@ -144,6 +144,16 @@ def ask(
         if asked is None:
             if existing is not None:
                 session.delete(existing)
+                audit.record(
+                    session,
+                    "question.withdrawn",
+                    subject_type="question",
+                    subject_id=existing.id,
+                    actor="buyer",
+                    now=now,
+                    event_id=event.id,
+                    order_id=order.id,
+                )
             return None
         action = "question.edited" if existing else "question.asked"
         question = _save(session, order, ticket, asked, now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, or_
+from sqlalchemy import ColumnElement, exists, or_
 from sqlmodel import Session, col, select
 
 from booking.domain import outbox
@@ -62,7 +62,11 @@ def _candidates(session: Session, kind: MailKind, event: Event) -> list[Holding]
     already = exists().where(
         col(MailOutbox.order_id) == col(Order.id), col(MailOutbox.kind) == kind
     )
-    where = [Order.event_id == event.id, Order.status == OrderStatus.PAID, ~already]
+    where: list[ColumnElement[bool]] = [
+        col(Order.event_id) == event.id,
+        col(Order.status) == OrderStatus.PAID,
+        ~already,
+    ]
     at = reminder_at(event)
     if kind == MailKind.REMINDER and at is not None:
         where.append(or_(col(Order.paid_at).is_(None), col(Order.paid_at) <= at))
