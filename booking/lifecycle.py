@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from booking import bulk, checkout, mail
+from booking import bulk, checkout, mail, reminding
 from booking.payments import Payments
 from booking.runtime import Services
 from booking.settings import Settings
@@ -50,6 +50,7 @@ def jobs(services: Services) -> list[tuple[str, float, Callable[[], Awaitable[ob
         ("refunds", SWEEP_SECONDS, lambda: checkout.settle_refunds(services)),
         ("mail", MAIL_SECONDS, lambda: mail.deliver_pending(services)),
         ("bulk-jobs", BULK_SECONDS, lambda: bulk.run_pending(services)),
+        ("reminders", SWEEP_SECONDS, lambda: reminding.queue_due(services)),
     ]
 
 

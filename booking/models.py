@@ -126,6 +126,17 @@ class Event(SQLModel, table=True):
     # Buyers may cancel a paid order for a refund until this many hours before the start.
     buyer_cancel_allowed: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     buyer_cancel_cutoff_hours: int = Field(default=48, sa_column_kwargs={"server_default": "48"})
+    # A reminder this many hours before the start, and a thank-you after the end.
+    reminder_on: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
+    reminder_hours: int = Field(default=24, sa_column_kwargs={"server_default": "24"})
+    thank_you_on: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    thank_you_came: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    thank_you_missed: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    # Ticket holders may send a question for the panel until this many hours before the start.
+    questions_on: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    questions_close_hours: int = Field(default=2, sa_column_kwargs={"server_default": "2"})
+    # The chair's private link is made from this nonce; "" means there is no link.
+    chair_nonce: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class EventOrganiser(SQLModel, table=True):
@@ -261,6 +272,8 @@ class MailKind(StrEnum):
     INVITATION = "invitation"  # a link for a new back-office user to set a password
     MESSAGE = "message"  # an organiser's message to ticket holders (a venue change)
     PARTLY_REFUNDED = "partly_refunded"  # some tickets of an order refunded, the rest stand
+    REMINDER = "reminder"  # the event is soon: tickets, doors, venue (one per order)
+    THANK_YOU = "thank_you"  # after the event: one text for those who came, one for the rest
 
 
 class OutboxStatus(StrEnum):
@@ -480,6 +493,32 @@ class DoorDevice(SQLModel, table=True):
     named_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
 
 
+# Questions for the panel -------------------------------------------------------------------
+
+
+class QuestionStatus(StrEnum):
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Question(SQLModel, table=True):
+    """A ticket holder's question for the panel: one per ticket, editable until the deadline."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", sa_column_kwargs={"unique": True})
+    event_id: int = Field(foreign_key="event.id", index=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    text: str = Field(max_length=1000)
+    show_full_name: bool = False  # the asker agreed to be named in full; else first name only
+    status: QuestionStatus = _enum(QuestionStatus.SUBMITTED)
+    starred: bool = False
+    theme: str = Field(default="", max_length=100)
+    position: int = 0  # the chair's running order among accepted questions
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
 # Promo links and access codes ---------------------------------------------------------------
 
 
@@ -553,6 +592,8 @@ __all__ = [
     "EventSpeaker",
     "EventStatus",
     "Order",
+    "Question",
+    "QuestionStatus",
     "Role",
     "User",
     "UserEvent",

@@ -260,6 +260,13 @@ COPIED = (
     "contact_email",
     "buyer_cancel_allowed",
     "buyer_cancel_cutoff_hours",
+    "reminder_on",
+    "reminder_hours",
+    "thank_you_on",
+    "thank_you_came",
+    "thank_you_missed",
+    "questions_on",
+    "questions_close_hours",
 )
 TYPE_COPIED = (
     "name",

@@ -14,6 +14,7 @@ from booking.models import Event
 
 MAX_CAPACITY = 100_000
 MAX_CUTOFF_HOURS = 24 * 60
+MAX_REMINDER_HOURS = 24 * 14
 NEW = "new"
 
 
@@ -36,6 +37,13 @@ class EventFields:
     contact_email: str = ""
     buyer_cancel_allowed: bool = False
     buyer_cancel_cutoff_hours: int = 48
+    reminder_on: bool = True
+    reminder_hours: int = 24
+    thank_you_on: bool = False
+    thank_you_came: str = ""
+    thank_you_missed: str = ""
+    questions_on: bool = False
+    questions_close_hours: int = 2
 
 
 def read_form(
@@ -126,7 +134,38 @@ def read_form(
         ),
     )
     f.buyer_cancel_cutoff_hours = 48 if hours is None else hours
+    _read_emails_and_questions(raw, f, errors)
     return f, dict(errors)
+
+
+def _hours(raw: Mapping[str, str], errors: inputs.Errors, name: str, default: int) -> int:
+    found = errors.take(
+        name,
+        lambda: inputs.optional_whole_number(
+            raw.get(name), name="Hours before the start", minimum=0, maximum=MAX_REMINDER_HOURS
+        ),
+    )
+    return default if found is None else found
+
+
+def _text(raw: Mapping[str, str], errors: inputs.Errors, name: str, label: str) -> str:
+    found = errors.take(name, lambda: inputs.paragraphs(raw.get(name), name=label, limit=5000))
+    return found or ""
+
+
+def _read_emails_and_questions(
+    raw: Mapping[str, str], f: EventFields, errors: inputs.Errors
+) -> None:
+    """The reminder, thank-you and questions settings (blank hours take the defaults)."""
+    f.reminder_on = raw.get("reminder_on") == "yes"
+    f.reminder_hours = _hours(raw, errors, "reminder_hours", 24)
+    if f.reminder_on and f.reminder_hours == 0:
+        errors["reminder_hours"] = "Hours before the start must be 1 or more"
+    f.thank_you_on = raw.get("thank_you_on") == "yes"
+    f.thank_you_came = _text(raw, errors, "thank_you_came", "Text for those who came")
+    f.thank_you_missed = _text(raw, errors, "thank_you_missed", "Text for those who did not come")
+    f.questions_on = raw.get("questions_on") == "yes"
+    f.questions_close_hours = _hours(raw, errors, "questions_close_hours", 2)
 
 
 def web_address(text: str) -> str:
@@ -175,6 +214,13 @@ def form_values(event: Event, organisation_ids: list[int], zone: ZoneInfo) -> di
         "contact_email": event.contact_email,
         "buyer_cancel_allowed": "yes" if event.buyer_cancel_allowed else "",
         "buyer_cancel_cutoff_hours": str(event.buyer_cancel_cutoff_hours),
+        "reminder_on": "yes" if event.reminder_on else "",
+        "reminder_hours": str(event.reminder_hours),
+        "thank_you_on": "yes" if event.thank_you_on else "",
+        "thank_you_came": event.thank_you_came,
+        "thank_you_missed": event.thank_you_missed,
+        "questions_on": "yes" if event.questions_on else "",
+        "questions_close_hours": str(event.questions_close_hours),
     }
     for name in ("starts", "ends", "doors"):
         day, clock = inputs.local_parts(getattr(event, f"{name}_at"), zone)

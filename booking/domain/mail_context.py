@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from booking.domain import catalogue
+from booking.domain import catalogue, reminders
 from booking.domain.catalogue import Lineup
 from booking.domain.errors import NotFound
 from booking.domain.order_changes import TicketLine, numbered_tickets
@@ -26,6 +26,8 @@ from booking.models import (
 )
 
 TICKET_KINDS = (MailKind.CONFIRMATION, MailKind.RESEND)
+QR_KINDS = (*TICKET_KINDS, MailKind.REMINDER)  # emails that show each ticket's QR code
+REMINDING_KINDS = (MailKind.REMINDER, MailKind.THANK_YOU)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class MailContext:
             return "the speaker or the order is gone"
         if self.row.kind == MailKind.MESSAGE and self.message is None:
             return "the message is gone"
+        if self.row.kind in REMINDING_KINDS:
+            return reminders.stale(self.event, self.order, [t.ticket for t in self.tickets])
         return ""
 
 

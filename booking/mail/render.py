@@ -17,7 +17,7 @@ from jinja2 import Environment, select_autoescape
 
 from booking import branding, ics, qr
 from booking.domain import accounts, brand, order_changes
-from booking.domain.mail_context import TICKET_KINDS, MailContext
+from booking.domain.mail_context import QR_KINDS, TICKET_KINDS, MailContext
 from booking.domain.tickets import derive_key, grouped, reference
 from booking.mail.message import Email, Part
 from booking.models import MailKind, MailOutbox
@@ -35,6 +35,8 @@ TEMPLATES = {
     MailKind.EVENT_CANCELLED: "event_cancelled",
     MailKind.MESSAGE: "message",
     MailKind.PARTLY_REFUNDED: "partly_refunded",
+    MailKind.REMINDER: "reminder",
+    MailKind.THANK_YOU: "thank_you",
 }
 TITLE_LIMIT = 40
 _inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
@@ -91,6 +93,10 @@ def subject(ctx: MailContext, clock: LocalTime) -> str:
         return f"New speaker: {ctx.speaker.name} at {title}"
     if kind == MailKind.MESSAGE and ctx.message is not None:
         return ctx.message.subject
+    if kind == MailKind.REMINDER:
+        return f"Reminder: {title} {clock.short_date(starts)}, {clock.time(starts)}"
+    if kind == MailKind.THANK_YOU:
+        return f"Thank you for booking for {title}"
     if kind == MailKind.PARTLY_REFUNDED:
         return f"Refund: some of your tickets for {title}"
     if kind == MailKind.EVENT_CANCELLED:
@@ -120,7 +126,7 @@ def render(ctx: MailContext, *, settings: Settings, now: datetime) -> Email:
     images: list[Part] = []
     attachments: list[Part] = []
     tickets: list[TicketBlock] = []
-    if ctx.row.kind in TICKET_KINDS:
+    if ctx.row.kind in QR_KINDS:
         for line in ctx.tickets:
             code = line.ticket.code or ""
             image = qr.ticket_png(code)
@@ -138,6 +144,7 @@ def render(ctx: MailContext, *, settings: Settings, now: datetime) -> Email:
                     image.size,
                 )
             )
+    if ctx.row.kind in TICKET_KINDS:
         calendar = ics.order_calendar(
             event,
             order=order,
@@ -149,6 +156,7 @@ def render(ctx: MailContext, *, settings: Settings, now: datetime) -> Email:
         )
         slug = re.sub(r"[^a-z0-9-]", "", event.slug.lower())[:60] or "event"
         attachments.append(Part(calendar, "text", "calendar", filename=f"{slug}.ics"))
+    came = bool((ctx.row.data or {}).get("came"))
     details = f"{event.strapline}\n\nYour tickets: {order_url}".strip()
     organisers = [o.name for o in ctx.organisers]
     the_subject = subject(ctx, clock)
@@ -179,6 +187,9 @@ def render(ctx: MailContext, *, settings: Settings, now: datetime) -> Email:
         "refunded_now": (ctx.row.data or {}).get("amount", 0),
         "refunded_tickets": (ctx.row.data or {}).get("tickets", []),
         "tickets_left": len(ctx.tickets),
+        "release_url": f"{order_url}#release",
+        "came": came,
+        "thank_you_words": event.thank_you_came if came else event.thank_you_missed,
     }
     name = TEMPLATES[ctx.row.kind]
     html = _inliner.inline(env.get_template(f"email/{name}.html").render(context))

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from booking import checkout
-from booking.domain import catalogue, orders
+from booking.domain import catalogue, orders, questions
 from booking.domain.errors import BookingError, InvalidInput, NotFound
 from booking.models import OrderLine
 from booking.payments import LineItem, PaymentError
@@ -26,7 +26,7 @@ from booking.web.services import absolute_url, render, services
 log = logging.getLogger("booking.checkout")
 CHECKOUT_SESSION_RE = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-FORM_FIELDS = ("name", "email", "promo", "code")
+FORM_FIELDS = ("name", "email", "promo", "code", "question", "question_full_name")
 
 
 def _values(form: FormData) -> dict[str, str]:
@@ -102,6 +102,8 @@ async def start(request: Request) -> Response:
     errors.update(buyer_errors)
     if quantities:
         errors.update(name_errors)
+    asked, question_errors = questions.read_form(values)
+    errors.update(question_errors)
     if errors:
         return await _rerender(request, slug, values, errors, 400, fresh=False, page=page)
     # What the page just read is enough to refuse a sold-out request without taking the
@@ -131,6 +133,8 @@ async def start(request: Request) -> Response:
             request, slug, values, {exc.field or "quantity": exc.message}, exc.status
         )
     assert order.id is not None
+    if asked is not None:  # kept with the first ticket; it counts once the order is paid
+        await svc.write(questions.ask_with_order, order_id=order.id, asked=asked, now=svc.now())
     if order.total == 0:
         await svc.write(
             orders.confirm_free, order_id=order.id, now=svc.now(), code_key=svc.ticket_key

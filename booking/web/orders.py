@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from booking import checkout, ics, qr, ratelimit
-from booking.domain import order_changes
+from booking.domain import order_changes, questions
 from booking.domain.errors import BookingError, InvalidInput, NotFound
 from booking.domain.tickets import grouped, reference
 from booking.models import OrderStatus
@@ -125,9 +125,20 @@ def _page_context(request: Request, page: order_changes.OrderPage, **extra: Any)
 
 @token_route
 async def order_page(request: Request) -> Response:
+    svc = services(request)
     page = await _page(request)
     flash = _take_flash(request, page.order.token)
-    return render(request, "public/order.html", _page_context(request, page, flash=flash))
+    assert page.order.id is not None
+    asked = await svc.read(questions.for_order, order_id=page.order.id)
+    context = _page_context(
+        request,
+        page,
+        flash=flash,
+        questions=asked,
+        questions_open=questions.open_for(page.event, now=svc.now()),
+        questions_deadline=questions.deadline(page.event),
+    )
+    return render(request, "public/order.html", context)
 
 
 @token_route
@@ -220,6 +231,53 @@ async def ticket_name(request: Request) -> Response:
 
 
 @token_route
+async def ticket_question(request: Request) -> Response:
+    """Send, change or withdraw the question for the panel that goes with one ticket."""
+    svc = services(request)
+    token, number = _token(request), int(request.path_params["number"])
+    page = await _page(request)
+    line = _ticket_line(page, number)
+    assert line.ticket.id is not None and page.order.id is not None
+    existing = (await svc.read(questions.for_order, order_id=page.order.id)).get(line.ticket.id)
+    values = {
+        "question": existing.text if existing else "",
+        "question_full_name": "yes" if existing and existing.show_full_name else "",
+    }
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = await request.form()
+        values = {k: str(form.get(k, ""))[:2000] for k in values}
+        asked, errors = questions.read_form(values)
+        if errors:
+            status = 400
+        else:
+            try:
+                await svc.write(
+                    questions.ask, token=token, ticket_id=line.ticket.id, asked=asked, now=svc.now()
+                )
+            except NotFound:
+                raise
+            except BookingError as exc:
+                errors, status = {"question": exc.message}, exc.status
+            else:
+                _flash(request, token, "asked" if asked else "withdrawn")
+                return RedirectResponse(_order_path(request, token, "#questions"), 303)
+    context = _page_context(
+        request,
+        page,
+        line=line,
+        values=values,
+        errors=errors,
+        existing=existing,
+        questions_open=questions.open_for(page.event, now=svc.now()),
+        questions_deadline=questions.deadline(page.event),
+        max_length=questions.MAX_LENGTH,
+    )
+    return render(request, "public/order_question.html", context, status_code=status)
+
+
+@token_route
 async def cancel(request: Request) -> Response:
     svc = services(request)
     token = _token(request)
@@ -255,5 +313,11 @@ routes = [
         ticket_name,
         methods=["GET", "POST"],
         name="order_ticket_name",
+    ),
+    Route(
+        "/orders/{token:str}/tickets/{number:id}/question",
+        ticket_question,
+        methods=["GET", "POST"],
+        name="order_ticket_question",
     ),
 ]

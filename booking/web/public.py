@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from booking import ics
-from booking.domain import catalogue
+from booking.domain import catalogue, questions
 from booking.models import Event, Venue
 from booking.web import attribution, seo
 from booking.web.services import absolute_url, render, services
@@ -58,6 +58,8 @@ def event_context(
             page.event, venue=page.venue, details=details
         ),
         "hold_minutes": svc.settings.hold_minutes,
+        "questions_open": questions.open_for(page.event, now=svc.now()),
+        "question_limit": questions.MAX_LENGTH,
         "offers": offers,
         "access_code": view.code if view else None,
         "prices": prices,

@@ -16,6 +16,7 @@ TABS = [
     "Attendees",
     "Guest list",
     "Messages",
+    "Questions",
     "Check-ins",
     "Door",
 ]
@@ -45,6 +46,7 @@ def tabs_of(html: str) -> list[tuple[str, str, bool]]:
         ("/attendees", "Attendees"),
         ("/guests", "Guest list"),
         ("/messages", "Messages"),
+        ("/questions", "Questions"),
         ("/checkins", "Check-ins"),
     ],
 )

@@ -25,6 +25,7 @@ def routes() -> list[BaseRoute]:
         orders,
         promo,
         promo_edit,
+        questions,
         site,
         speakers,
         ticket_types,
@@ -41,7 +42,7 @@ def routes() -> list[BaseRoute]:
         *cancel.routes,
     ]
     area += [*order_actions.routes, *dashboard.routes, *exports.routes, *site.routes]
-    area += [*guests.routes, *messages.routes]
+    area += [*guests.routes, *messages.routes, *questions.routes]
     area += [*event_pages.routes, *venues.routes, *promo_edit.routes]
     return [
         Mount("/admin", routes=area, middleware=[Middleware(RequireRole, roles=[Role.ORGANISER])]),

@@ -73,7 +73,13 @@ async def _read(request: Request) -> tuple[dict[str, Any], event_forms.EventFiel
 
 async def new_event(request: Request) -> Response:
     svc = services(request)
-    values: dict[str, Any] = {"buyer_cancel_cutoff_hours": "48", "organisers": []}
+    values: dict[str, Any] = {
+        "buyer_cancel_cutoff_hours": "48",
+        "organisers": [],
+        "reminder_on": "yes",
+        "reminder_hours": "24",
+        "questions_close_hours": "2",
+    }
     errors: dict[str, str] = {}
     if request.method == "POST":
         values, fields, errors = await _read(request)
