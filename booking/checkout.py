@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from booking.domain import orders, refunds, stripe_events
+from booking.domain import orders, refunds, stripe_events, waitlist_offers
 from booking.domain.errors import NotFound
 from booking.models import Order, OrderStatus
 from booking.payments import CheckoutSession, LineItem, PaymentError, Payments, Refund
@@ -169,6 +169,25 @@ async def sweep_lapsed(svc: Services, *, now: datetime | None = None) -> int:
         except Exception:  # noqa: BLE001 (one bad order must not stall every other hold)
             log.exception("could not sweep the hold of order %s", order.reference)
     return done
+
+
+async def offer_waiting(svc: Services, *, now: datetime | None = None) -> int:
+    """The waiting-list job: close lapsed offers and offer free seats to the people waiting,
+    one event per transaction under its lock; returns how many offers were made."""
+    now = now or svc.now()
+    made = 0
+    for event_id in await svc.read(waitlist_offers.events_to_offer, now=now):
+        try:
+            made += await svc.write(waitlist_offers.offer_free_seats, event_id=event_id, now=now)
+        except Exception:  # noqa: BLE001 (one event's list must not stall the others)
+            log.exception("could not offer seats for event %s", event_id)
+    return made
+
+
+async def sweep_and_offer(svc: Services) -> int:
+    """Release lapsed holds, then offer what came free to the waiting lists."""
+    released = await sweep_lapsed(svc)
+    return released + await offer_waiting(svc)
 
 
 async def _sweep_one(svc: Services, order: Order, now: datetime) -> int:
