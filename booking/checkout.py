@@ -46,10 +46,13 @@ async def start(
     event_title: str,
     success_url: str,
     cancel_url: str,
+    release_on_error: bool = True,
 ) -> str:
     """Create the Checkout Session for a held order and return where to send the buyer.
 
-    On a Stripe error or timeout the hold is released and CheckoutUnavailable raised.
+    On a Stripe error or timeout the hold is released (unless `release_on_error` is off, as
+    for a waiting-list offer, whose seats stay held for its person to try again) and
+    CheckoutUnavailable raised.
     """
     assert order.id is not None
     try:
@@ -66,6 +69,8 @@ async def start(
         )
     except PaymentError as exc:
         log.warning("checkout session for %s failed: %s", order.reference, exc)
+        if not release_on_error:
+            raise CheckoutUnavailable(str(exc)) from exc
         await svc.write(
             orders.release,
             order_id=order.id,

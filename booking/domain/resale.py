@@ -102,6 +102,14 @@ def quote(
     return Quote(found, chosen, amount)
 
 
+def quote_for(session: Session, *, token: str, numbers: set[int] | None, now: datetime) -> Quote:
+    """`quote` for the order at this token. Raises NotFound, InvalidInput or NotReleasable."""
+    order = orders.by_token(session, token=token)
+    event = session.get(Event, order.event_id)
+    assert event is not None
+    return quote(session, order=order, event=event, numbers=numbers, now=now)
+
+
 def release(session: Session, *, token: str, numbers: set[int] | None, now: datetime) -> Quote:
     """Release tickets of an order at its buyer's request (see the module's notes), then
     offer the seats to the waiting list, in one transaction. Raises NotFound, InvalidInput

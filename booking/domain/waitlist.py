@@ -171,6 +171,33 @@ def leave(session: Session, *, token: str, now: datetime) -> WaitlistEntry:
         return entry
 
 
+@dataclass(frozen=True)
+class Place:
+    """What someone on the list sees from their link."""
+
+    entry: WaitlistEntry
+    event: Event
+    place: int | None  # among those waiting, when waiting
+    ticket_type: TicketType | None
+    offer: Order | None  # the open offer, when offered
+
+
+def place(session: Session, *, token: str) -> Place:
+    """Raises NotFound."""
+    entry = by_token(session, token=token)
+    event = session.get(Event, entry.event_id)
+    assert event is not None
+    where = None
+    if entry.status == WaitlistStatus.WAITING:
+        line = waitlist_offers.waiting_in_order(session, event_id=entry.event_id)
+        where = next((n for n, e in enumerate(line, 1) if e.id == entry.id), None)
+    tt = session.get(TicketType, entry.ticket_type_id) if entry.ticket_type_id else None
+    offer = None
+    if entry.status == WaitlistStatus.OFFERED and entry.offer_order_id:
+        offer = session.get(Order, entry.offer_order_id)
+    return Place(entry, event, where, tt, offer)
+
+
 # The organiser's view -------------------------------------------------------------------------
 
 

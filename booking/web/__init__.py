@@ -8,7 +8,19 @@ from booking.web import boundary  # noqa: F401 (registers the {name:id} path con
 
 
 def routes() -> list[BaseRoute]:
-    from booking.web import admin, api, auth, brand, checkout, door, orders, promo, public, webhooks
+    from booking.web import (
+        admin,
+        api,
+        auth,
+        brand,
+        checkout,
+        door,
+        orders,
+        promo,
+        public,
+        waitlist,
+        webhooks,
+    )
 
     return [
         *promo.routes,
@@ -16,6 +28,7 @@ def routes() -> list[BaseRoute]:
         *brand.routes,
         *checkout.routes,
         *orders.routes,
+        *waitlist.routes,
         *webhooks.routes,
         *auth.routes,
         *door.routes,
