@@ -129,7 +129,7 @@ def join(session: Session, *, event_id: int, request: Request, now: datetime) ->
             recipient=entry.email,
             dedupe_key=f"{MailKind.WAITLIST_JOINED}:{entry.token}",
             now=now,
-            data={"entry_id": entry.id},
+            data={"entry_id": entry.id, "token": entry.token},
         )
         waitlist_offers.offer_free_seats_in(session, event_id=event_id, now=now)
         session.refresh(entry)

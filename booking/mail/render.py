@@ -35,6 +35,8 @@ TEMPLATES = {
     MailKind.EVENT_CANCELLED: "event_cancelled",
     MailKind.MESSAGE: "message",
     MailKind.PARTLY_REFUNDED: "partly_refunded",
+    MailKind.WAITLIST_JOINED: "waitlist_joined",
+    MailKind.WAITLIST_OFFER: "waitlist_offer",
 }
 TITLE_LIMIT = 40
 _inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
@@ -91,6 +93,10 @@ def subject(ctx: MailContext, clock: LocalTime) -> str:
         return f"New speaker: {ctx.speaker.name} at {title}"
     if kind == MailKind.MESSAGE and ctx.message is not None:
         return ctx.message.subject
+    if kind == MailKind.WAITLIST_JOINED:
+        return f"You're on the waiting list for {title}"
+    if kind == MailKind.WAITLIST_OFFER:
+        return f"Seats are held for you: {title} {clock.short_date(starts)}"
     if kind == MailKind.PARTLY_REFUNDED:
         return f"Refund: some of your tickets for {title}"
     if kind == MailKind.EVENT_CANCELLED:
@@ -179,6 +185,9 @@ def render(ctx: MailContext, *, settings: Settings, now: datetime) -> Email:
         "refunded_now": (ctx.row.data or {}).get("amount", 0),
         "refunded_tickets": (ctx.row.data or {}).get("tickets", []),
         "tickets_left": len(ctx.tickets),
+        "entry": ctx.entry,
+        "leave_url": f"{base}/waitlist/{ctx.entry.token}" if ctx.entry else "",
+        "offer_url": f"{base}/offers/{order.token}",
     }
     name = TEMPLATES[ctx.row.kind]
     html = _inliner.inline(env.get_template(f"email/{name}.html").render(context))
