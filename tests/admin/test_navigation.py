@@ -15,6 +15,7 @@ TABS = [
     "Dashboard",
     "Attendees",
     "Guest list",
+    "Waiting list",
     "Messages",
     "Check-ins",
     "Door",
