@@ -61,12 +61,9 @@ async def join(request: Request) -> Response:
             errors = {"email": exc.message}
         else:
             return RedirectResponse(request.url_for("waitlist_entry", token=entry.token).path, 303)
-    context = await _event_page(
-        request,
-        slug,
-        waitlist_values=values,
-        waitlist_errors={NAMES.get(k, k): v for k, v in errors.items()},
-    )
+    shown = {NAMES.get(k, k): v for k, v in errors.items()}
+    context = await _event_page(request, slug, waitlist_values=values, waitlist_errors=shown)
+    context["errors"] = shown  # the page's error summary links to the list's fields
     return render(request, "public/event.html", context, status_code=400)
 
 
