@@ -145,8 +145,8 @@ def code_uses(session: Session, *, access_code_id: int, now: datetime) -> int:
 
 def queued(session: Session, *, event_id: int) -> dict[int | None, int]:
     """Seats the people waiting on the event's list want, by ticket type (None: any)."""
-    rows = session.exec(  # type: ignore[call-overload]
-        select(WaitlistEntry.ticket_type_id, func.sum(WaitlistEntry.quantity))
+    rows = session.exec(
+        select(WaitlistEntry.ticket_type_id, func.sum(WaitlistEntry.quantity))  # type: ignore[call-overload]
         .where(
             WaitlistEntry.event_id == event_id,
             WaitlistEntry.status == WaitlistStatus.WAITING,

@@ -121,6 +121,7 @@ def release(session: Session, *, token: str, numbers: set[int] | None, now: date
         order = refunds.lock_order(session, found.id)
         event = session.get(Event, found.event_id, populate_existing=True)
         assert order is not None and event is not None
+        order_id = found.id
         q = quote(session, order=order, event=event, numbers=numbers, now=now)
         refund = None
         if q.terms.kind == REFUND:
@@ -128,7 +129,7 @@ def release(session: Session, *, token: str, numbers: set[int] | None, now: date
                 session, order=order, amount=q.amount, reason="Released by the buyer", now=now
             )
         _return_tickets(session, [x.ticket for x in q.tickets], refund)
-        left = [x for x in numbered_tickets(session, order_id=order.id) if x.valid]
+        left = [x for x in numbered_tickets(session, order_id=order_id) if x.valid]
         refs = [reference(x.ticket.code or "") for x in q.tickets]
         note = f"{len(q.tickets)} ticket(s) released by the buyer"
         if not left and q.terms.kind != RESALE:
@@ -136,7 +137,7 @@ def release(session: Session, *, token: str, numbers: set[int] | None, now: date
                 session, order=order, reason_code="released", note=note, refund=refund, now=now
             )
         else:
-            session.add(OrderHistory(order_id=order.id, status=order.status, note=note, at=now))
+            session.add(OrderHistory(order_id=order_id, status=order.status, note=note, at=now))
         if refund is not None:
             _tell_refunded(session, order, q.tickets[0].ticket, refs, refund.amount, now)
         audit.record(

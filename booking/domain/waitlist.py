@@ -112,7 +112,9 @@ def join(session: Session, *, event_id: int, request: Request, now: datetime) ->
         last = session.exec(
             select(func.max(WaitlistEntry.position)).where(WaitlistEntry.event_id == event_id)
         ).one()
-        entry = entry or WaitlistEntry(event_id=event_id, email=request.email, token="")
+        entry = entry or WaitlistEntry(
+            event_id=event_id, name=request.name, email=request.email, token=""
+        )
         entry.name = request.name
         entry.quantity = request.quantity
         entry.ticket_type_id = request.ticket_type_id
