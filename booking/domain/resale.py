@@ -246,6 +246,16 @@ def _refund_resold(session: Session, ticket: Ticket, now: datetime) -> int:
     session.flush()
     refs = [reference(ticket.code or "")]
     _tell_refunded(session, seller, ticket, refs, refund.amount, now)
+    rest = numbered_tickets(session, order_id=seller.id)
+    if not any(x.valid or (x.ticket.refund_id is None and x.ticket.price > 0) for x in rest):
+        order_changes.cancel_in(  # nothing left to use or to refund: the order is over
+            session,
+            order=seller,
+            reason_code="released",
+            note="every ticket released and refunded",
+            refund=None,
+            now=now,
+        )
     audit.record(
         session,
         "order.released_seat_refunded",

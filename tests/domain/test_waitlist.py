@@ -201,3 +201,17 @@ def test_a_seat_the_buyer_may_cancel_is_refunded_when_released(db, session):
     assert session.get(Order, order.id).status == OrderStatus.CANCELLED
     tickets = session.exec(select(Ticket).where(Ticket.order_id == order.id)).all()
     assert {(t.status, t.refund_id) for t in tickets} == {(TicketStatus.RETURNED, refund.id)}
+
+
+def test_a_seller_whose_every_released_seat_is_taken_ends_cancelled_and_refunded(db, session):
+    event, tt = sold_out_room(db, session, capacity=1)
+    order = paid(db, event, {tt.id: 1})
+    a = join(db, event, "a@example.com")
+    with db.write_session() as s:
+        resale.release(s, token=order.token, numbers=None, now=NOW)
+    assert session.get(Order, order.id).status == OrderStatus.PAID  # no refund yet
+    offered = session.get(Order, entry(session, a).offer_order_id)
+    fulfil(db, checkout_for(db, offered, "cs_test_all"))
+    seller = session.exec(select(Order).where(Order.id == order.id)).one()
+    assert seller.status == OrderStatus.CANCELLED
+    assert session.exec(select(Refund).where(Refund.order_id == order.id)).one().amount == 1000
