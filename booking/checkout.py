@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from booking.domain import orders, refunds, stripe_events
+from booking.domain import orders, refunds, stripe_events, waitlist_offers
 from booking.domain.errors import NotFound
 from booking.models import Order, OrderStatus
 from booking.payments import CheckoutSession, LineItem, PaymentError, Payments, Refund
@@ -48,10 +48,13 @@ async def start(
     event_title: str,
     success_url: str,
     cancel_url: str,
+    release_on_error: bool = True,
 ) -> str:
     """Create the Checkout Session for a held order and return where to send the buyer.
 
-    On a Stripe error or timeout the hold is released and CheckoutUnavailable raised.
+    On a Stripe error or timeout the hold is released (unless `release_on_error` is off, as
+    for a waiting-list offer, whose seats stay held for its person to try again) and
+    CheckoutUnavailable raised.
     """
     assert order.id is not None
     try:
@@ -68,6 +71,8 @@ async def start(
         )
     except PaymentError as exc:
         log.warning("checkout session for %s failed: %s", order.reference, exc)
+        if not release_on_error:
+            raise CheckoutUnavailable(str(exc)) from exc
         await svc.write(
             orders.release,
             order_id=order.id,
@@ -171,6 +176,25 @@ async def sweep_lapsed(svc: Services, *, now: datetime | None = None) -> int:
         except Exception:  # noqa: BLE001 (one bad order must not stall every other hold)
             log.exception("could not sweep the hold of order %s", order.reference)
     return done
+
+
+async def offer_waiting(svc: Services, *, now: datetime | None = None) -> int:
+    """The waiting-list job: close lapsed offers and offer free seats to the people waiting,
+    one event per transaction under its lock; returns how many offers were made."""
+    now = now or svc.now()
+    made = 0
+    for event_id in await svc.read(waitlist_offers.events_to_offer, now=now):
+        try:
+            made += await svc.write(waitlist_offers.offer_free_seats, event_id=event_id, now=now)
+        except Exception:  # noqa: BLE001 (one event's list must not stall the others)
+            log.exception("could not offer seats for event %s", event_id)
+    return made
+
+
+async def sweep_and_offer(svc: Services) -> int:
+    """Release lapsed holds, then offer what came free to the waiting lists."""
+    released = await sweep_lapsed(svc)
+    return released + await offer_waiting(svc)
 
 
 async def _sweep_one(svc: Services, order: Order, now: datetime) -> int:

@@ -46,7 +46,7 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str
 
 def jobs(services: Services) -> list[tuple[str, float, Callable[[], Awaitable[object]]]]:
     return [
-        ("lapsed-holds", SWEEP_SECONDS, lambda: checkout.sweep_lapsed(services)),
+        ("lapsed-holds", SWEEP_SECONDS, lambda: checkout.sweep_and_offer(services)),
         ("refunds", SWEEP_SECONDS, lambda: checkout.settle_refunds(services)),
         ("mail", MAIL_SECONDS, lambda: mail.deliver_pending(services)),
         ("bulk-jobs", BULK_SECONDS, lambda: bulk.run_pending(services)),

@@ -72,6 +72,9 @@ class TicketStatus(StrEnum):
     VALID = "valid"
     RELEASED = "released"  # the hold ended without payment
     CANCELLED = "cancelled"  # refunded or cancelled after payment
+    # Given back by its holder ("Can't come? Release my seat"): it stops working and its
+    # seat is free at once; refund_id is set once its money is (or is being) returned.
+    RETURNED = "returned"
 
 
 class Role(StrEnum):
@@ -137,6 +140,9 @@ class Event(SQLModel, table=True):
     questions_close_hours: int = Field(default=2, sa_column_kwargs={"server_default": "2"})
     # The chair's private link is made from this nonce; "" means there is no link.
     chair_nonce: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    # The waiting list: how long an offer's seats are held, and whether offers go out alone.
+    waitlist_offer_hours: int = Field(default=24, sa_column_kwargs={"server_default": "24"})
+    waitlist_paused: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class EventOrganiser(SQLModel, table=True):
@@ -215,6 +221,8 @@ class Order(SQLModel, table=True):
     source: str = Field(default="", max_length=200)
     # Issued by an organiser without payment (guest list: speakers, press, partners).
     complimentary: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # Seats held for a waiting-list offer: the entry whose offer this order is.
+    waitlist_entry_id: int | None = Field(default=None, index=True)
 
 
 class OrderLine(SQLModel, table=True):
@@ -274,6 +282,37 @@ class MailKind(StrEnum):
     PARTLY_REFUNDED = "partly_refunded"  # some tickets of an order refunded, the rest stand
     REMINDER = "reminder"  # the event is soon: tickets, doors, venue (one per order)
     THANK_YOU = "thank_you"  # after the event: one text for those who came, one for the rest
+    WAITLIST_JOINED = "waitlist_joined"  # on the waiting list, with a link to leave it
+    WAITLIST_OFFER = "waitlist_offer"  # seats held for someone on the list: a link to buy them
+
+
+class WaitlistStatus(StrEnum):
+    WAITING = "waiting"  # in the queue
+    OFFERED = "offered"  # seats held for them (their offer order) until the offer lapses
+    TAKEN = "taken"  # they bought the offered seats
+    EXPIRED = "expired"  # the offer lapsed untaken; it passed to the next person
+    LEFT = "left"  # they left the list (or an organiser took them off)
+
+
+class WaitlistEntry(SQLModel, table=True):
+    """Someone waiting for seats at a sold-out event, in the order of `position`."""
+
+    __tablename__ = "waitlist_entry"
+    __table_args__ = (UniqueConstraint("event_id", "email"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=254)  # stored lower case: one entry per address per event
+    quantity: int = 1
+    ticket_type_id: int | None = Field(default=None, foreign_key="ticket_type.id")
+    position: int = 0  # smaller first
+    status: WaitlistStatus = _enum(WaitlistStatus.WAITING, index=True)
+    token: str = Field(max_length=64, sa_column_kwargs={"unique": True})  # secret leave link
+    joined_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    offered_at: datetime | None = _dt(nullable=True)
+    offer_order_id: int | None = Field(default=None, foreign_key="orders.id")
+    offers: int = 0  # how many offers this entry has had
+    closed_at: datetime | None = _dt(nullable=True)  # taken, expired or left
 
 
 class OutboxStatus(StrEnum):
@@ -610,6 +649,8 @@ __all__ = [
     "TicketType",
     "UTCDateTime",
     "Venue",
+    "WaitlistEntry",
+    "WaitlistStatus",
     "utcnow",
 ]
 

@@ -259,6 +259,27 @@ def _refund_totals(n: Narrator, e: AuditEntry, d: dict[str, Any], lead: str) -> 
     return f"{lead}; {n.money(after)} refunded in all" if isinstance(after, int) else lead
 
 
+def _released(n: Narrator, e: AuditEntry, d: dict[str, Any]) -> str:
+    count = len(d.get("tickets") or [])
+    text = f"The buyer released {count} ticket{'' if count == 1 else 's'}"
+    refund = d.get("refund")
+    if isinstance(refund, dict) and refund.get("amount"):
+        return text + f" and was refunded {n.money(refund['amount'])}"
+    if d.get("terms") == "resale":
+        return text + ", to be refunded if someone from the waiting list takes the seats"
+    return text
+
+
+def _waitlist_configured(n: Narrator, e: AuditEntry, d: dict[str, Any]) -> str:
+    parts = []
+    if isinstance(d.get("paused"), dict):
+        parts.append("paused" if d["paused"]["after"] else "resumed")
+        parts[-1] += " the waiting list's offers"
+    if isinstance(d.get("offer_hours"), dict):
+        parts.append(f"gave offers {d['offer_hours']['after']} hours")
+    return f"{n.who(e)} " + (_join(parts) if parts else "saved the waiting list's settings")
+
+
 def _simple(template: str) -> Callable[[Narrator, AuditEntry, dict[str, Any]], str]:
     """A sentence from a template: {who}, {name} and any of the entry's plain values."""
 
@@ -358,6 +379,16 @@ SENTENCES: dict[str, Callable[[Narrator, AuditEntry, dict[str, Any]], str]] = {
     "ticket.admission_undone": _undone,
     "ticket.admitted_twice": _twice,
     "ticket.duplicate_withdrawn": _withdrawn,
+    "order.seats_released": _released,
+    "order.released_seat_refunded": lambda n, e, d: (
+        f"Someone from the waiting list took a released seat ({_join(list(d['tickets']))}); "
+        f"{n.money(d['refund']['amount'])} refunded"
+    ),
+    "waitlist.offered": _simple("{who} offered {email} {quantity} ticket(s) from the waiting list"),
+    "waitlist.offer_lapsed": _simple("The waiting-list offer to {email} lapsed untaken"),
+    "waitlist.left": _simple("{email} left the waiting list"),
+    "waitlist.moved_up": _simple("{who} moved {email} up the waiting list, ahead of {passed}"),
+    "waitlist.configured": _waitlist_configured,
     "user.invited": _simple("{who} invited {email}"),
     "user.deactivated": _simple("{who} switched off {email}'s account"),
     "user.reactivated": _simple("{who} switched {email}'s account back on"),

@@ -47,11 +47,13 @@ REASONS = {
     "ambiguous": "More than one ticket starts with this reference. Type the whole code.",
     "other_event": "This ticket is for another event",
     "cancelled": "This ticket was cancelled or refunded.",
+    "released": "This ticket was released: its holder gave the seat back.",
     "not_paid": "This ticket has not been paid for.",
     "nonce_reused": "This scan's nonce was already used for another admission.",
 }
 _STATUS_REASON: dict[str, str] = {
     TicketStatus.CANCELLED: "cancelled",
+    TicketStatus.RETURNED: "released",
     TicketStatus.RELEASED: "not_paid",
     TicketStatus.HELD: "not_paid",
 }

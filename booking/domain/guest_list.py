@@ -118,7 +118,7 @@ def issue(
             raise InvalidInput({"ticket_type": "Select a ticket type from the list"})
         wanted = {guest.ticket_type_id: guest.quantity}
         short = inventory.shortfall(
-            availability(session, event=event, now=now),
+            availability(session, event=event, now=now, queue=False),
             types=types,
             quantities=wanted,
         )

@@ -5,12 +5,16 @@ and held ones whose hold has not run out. Seats, the room and an access code's u
 counted with it. One function decides whether seats can be sold (`refusal`, with its
 capacity part `shortfall`): the hold under the event's lock, the event page's early refusal,
 late payments and code limits all ask it, and reports show the same `Availability`.
+
+People on the waiting list come before new buyers: the seats they wait for (`queued`) are
+kept back from sale, so a seat that comes free goes to the list (booking.domain.waitlist),
+which reads the capacity without its own queue (`availability(..., queue=False)`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -19,7 +23,17 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from booking.domain.errors import BookingError, SalesClosed, SoldOut
-from booking.models import AccessCode, Event, EventStatus, Order, Ticket, TicketStatus, TicketType
+from booking.models import (
+    AccessCode,
+    Event,
+    EventStatus,
+    Order,
+    Ticket,
+    TicketStatus,
+    TicketType,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 
 FEW_LEFT = 10
 
@@ -60,6 +74,8 @@ class Availability:
     taken: dict[int, int]
     code: AccessCode | None = None
     code_used: int = 0
+    # Seats the waiting list waits for, by ticket type (None: any type), kept back from sale.
+    queued: Mapping[int | None, int] = field(default_factory=dict)
 
     @property
     def room_taken(self) -> int:
@@ -69,13 +85,21 @@ class Availability:
     def room_remaining(self) -> int | None:
         if self.room_capacity is None:
             return None
-        return max(0, self.room_capacity - self.room_taken)
+        return max(0, self.room_capacity - self.room_taken - sum(self.queued.values()))
+
+    @property
+    def waiting(self) -> int:
+        """Seats people on the waiting list wait for."""
+        return sum(self.queued.values())
 
     def remaining(self, ticket_type: TicketType) -> int | None:
         """Seats still for sale of this type; None when nothing caps it."""
         limits = []
         if ticket_type.capacity is not None:
-            limits.append(ticket_type.capacity - self.taken.get(ticket_type.id or 0, 0))
+            queued = self.queued.get(ticket_type.id, 0)
+            if self.room_capacity is None:  # a wait for any type waits for this one too
+                queued += self.queued.get(None, 0)
+            limits.append(ticket_type.capacity - self.taken.get(ticket_type.id or 0, 0) - queued)
         if self.room_remaining is not None:
             limits.append(self.room_remaining)
         return max(0, min(limits)) if limits else None
@@ -119,14 +143,37 @@ def code_uses(session: Session, *, access_code_id: int, now: datetime) -> int:
     )
 
 
+def queued(session: Session, *, event_id: int) -> dict[int | None, int]:
+    """Seats the people waiting on the event's list want, by ticket type (None: any)."""
+    rows = session.exec(
+        select(col(WaitlistEntry.ticket_type_id), func.sum(WaitlistEntry.quantity))
+        .where(
+            col(WaitlistEntry.event_id) == event_id,
+            col(WaitlistEntry.status) == WaitlistStatus.WAITING,
+        )
+        .group_by(col(WaitlistEntry.ticket_type_id))
+    ).all()
+    return {type_id: int(total) for type_id, total in rows}
+
+
 def availability(
-    session: Session, *, event: Event, now: datetime, code: AccessCode | None = None
+    session: Session,
+    *,
+    event: Event,
+    now: datetime,
+    code: AccessCode | None = None,
+    queue: bool = True,
 ) -> Availability:
-    """What is taken now. Read it under `db.lock` when a sale depends on it."""
+    """What is taken now, and (unless `queue` is off) what the waiting list waits for. Read
+    it under `db.lock` when a sale depends on it."""
     assert event.id is not None
     used = code_uses(session, access_code_id=code.id, now=now) if code and code.id else 0
     return Availability(
-        event.capacity, taken_by_type(session, event_id=event.id, now=now), code, used
+        event.capacity,
+        taken_by_type(session, event_id=event.id, now=now),
+        code,
+        used,
+        queued(session, event_id=event.id) if queue else {},
     )
 
 

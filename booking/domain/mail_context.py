@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
@@ -23,6 +24,8 @@ from booking.models import (
     SiteBrand,
     Speaker,
     Venue,
+    WaitlistEntry,
+    WaitlistStatus,
 )
 
 TICKET_KINDS = (MailKind.CONFIRMATION, MailKind.RESEND)
@@ -44,6 +47,7 @@ class MailContext:
     announcement: Announcement | None = None  # its subject and the organiser's note
     brand: SiteBrand | None = None  # the publisher's saved brand, if any
     message: HolderMessage | None = None  # for MESSAGE: the organiser's subject and words
+    entry: WaitlistEntry | None = None  # for the waiting-list emails
 
     @property
     def stale(self) -> str:
@@ -60,17 +64,30 @@ class MailContext:
             return "the message is gone"
         if self.row.kind in REMINDING_KINDS:
             return reminders.stale(self.event, self.order, [t.ticket for t in self.tickets])
+        if self.row.kind == MailKind.WAITLIST_OFFER and self.order.status != OrderStatus.PENDING:
+            return f"the offer's hold is {self.order.status} now"
+        if self.row.kind == MailKind.WAITLIST_JOINED and (
+            self.entry is None
+            or self.entry.status not in (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
+            or self.entry.token != (self.row.data or {}).get("token")  # left and joined again
+        ):
+            return "they are no longer on the waiting list"
         return ""
 
 
 def load(session: Session, *, outbox_id: int) -> MailContext:
     """The row and everything its email shows. Raises NotFound if the row or order is gone."""
     row = session.get(MailOutbox, outbox_id)
+    if row is not None and row.kind == MailKind.WAITLIST_JOINED:
+        return _waitlist_joined(session, row)
     if row is None or row.order_id is None:
         raise NotFound("No order for this email")
     order = session.get(Order, row.order_id)
     if order is None:
         raise NotFound("No order for this email")
+    if row.kind == MailKind.WAITLIST_OFFER and order.waitlist_entry_id is not None:
+        entry = session.get(WaitlistEntry, order.waitlist_entry_id)
+        return dataclasses.replace(build(session, row=row, order=order), entry=entry)
     announcement_id = (row.data or {}).get("announcement_id")
     announcement = (
         session.get(Announcement, announcement_id) if isinstance(announcement_id, int) else None
@@ -78,6 +95,24 @@ def load(session: Session, *, outbox_id: int) -> MailContext:
     message_id = (row.data or {}).get("message_id")
     message = session.get(HolderMessage, message_id) if isinstance(message_id, int) else None
     return build(session, row=row, order=order, announcement=announcement, message=message)
+
+
+def _waitlist_joined(session: Session, row: MailOutbox) -> MailContext:
+    """The joining email has no order: it is built around an unsaved one naming the person."""
+    entry_id = (row.data or {}).get("entry_id")
+    entry = session.get(WaitlistEntry, entry_id) if isinstance(entry_id, int) else None
+    if entry is None:
+        raise NotFound("No one on the waiting list for this email")
+    stand_in = Order(
+        event_id=entry.event_id,
+        reference="",
+        token="",
+        buyer_name=entry.name,
+        buyer_email=entry.email,
+        expires_at=entry.joined_at,
+    )
+    ctx = build(session, row=row, order=stand_in)
+    return dataclasses.replace(ctx, entry=entry)
 
 
 def build(

@@ -80,15 +80,26 @@ def _paid(order: Order) -> None:
         raise NotRefundable("Only a paid order can be refunded")
 
 
-def _share(order: Order, lines: list[TicketLine], chosen: list[TicketLine]) -> int:
+def _refunded(ticket: Ticket) -> bool:
+    """Cancelled, or released by its holder with its money on the way back."""
+    return ticket.status == TicketStatus.CANCELLED or (
+        ticket.status == TicketStatus.RETURNED and ticket.refund_id is not None
+    )
+
+
+def share(order: Order, lines: list[TicketLine], chosen: list[TicketLine]) -> int:
     """The chosen tickets' part of what the order cost, in proportion to their prices (so a
     discount on the order is shared out), counted cumulatively so that refunding every
     ticket, one at a time or together, adds up to the total exactly."""
-    paid = [x for x in lines if x.ticket.status in (TicketStatus.VALID, TicketStatus.CANCELLED)]
+    paid = [
+        x
+        for x in lines
+        if x.ticket.status in (TicketStatus.VALID, TicketStatus.CANCELLED, TicketStatus.RETURNED)
+    ]
     prices = sum(x.ticket.price for x in paid)
     if prices <= 0:
         return 0
-    done = sum(x.ticket.price for x in paid if x.ticket.status == TicketStatus.CANCELLED)
+    done = sum(x.ticket.price for x in paid if _refunded(x.ticket))
     now = sum(x.ticket.price for x in chosen)
     return order.total * (done + now) // prices - order.total * done // prices
 
@@ -108,7 +119,7 @@ def quote_tickets(session: Session, *, order_id: int, ticket_ids: set[int]) -> Q
     _paid(order)
     if any(not x.valid for x in chosen):
         raise NotRefundable("Only valid tickets can be refunded")
-    amount = min(_share(order, lines, chosen), refunds.refundable(session, order=order))
+    amount = min(share(order, lines, chosen), refunds.refundable(session, order=order))
     remaining = [x for x in lines if x.valid and x.ticket.id not in ticket_ids]
     return Quote(order, chosen, amount, cancels_order=not remaining)
 

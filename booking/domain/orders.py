@@ -243,52 +243,83 @@ def reserve(
         )
         if refused is not None:
             raise refused
-        prices = {t: access_codes.price(types[t].price, code) for t in quantities}
-        total = sum(prices[t] * q for t, q in quantities.items())
-        order = Order(
-            promo_link_id=came.promo_link_id,
-            access_code_id=code.id if code else None,
-            discount_total=sum((types[t].price - prices[t]) * q for t, q in quantities.items()),
-            source=came.source[:200],
-            event_id=event_id,
-            reference=tickets.new_order_reference(),
-            token=tickets.new_token(),
-            buyer_name=buyer.name,
-            buyer_email=buyer.email,
-            total=total,
-            currency=event.currency,
-            created_at=now,
+        return hold_in(
+            session,
+            event=event,
+            types=types,
+            quantities=quantities,
+            buyer=buyer,
+            now=now,
             expires_at=now + hold,
+            attribution=came,
+            code=code,
         )
-        session.add(order)
-        session.flush()
-        assert order.id is not None
-        made = 0
-        for type_id, qty in sorted(quantities.items()):
-            tt = types[type_id]
+
+
+def hold_in(
+    session: Session,
+    *,
+    event: Event,
+    types: Mapping[int, TicketType],
+    quantities: Mapping[int, int],
+    buyer: Buyer,
+    now: datetime,
+    expires_at: datetime,
+    attribution: Attribution | None = None,
+    code: AccessCode | None = None,
+    waitlist_entry_id: int | None = None,
+) -> Order:
+    """Write a pending order holding these seats until `expires_at`, in the caller's
+    transaction. The caller has taken the event's lock and decided that the seats can be
+    held (`inventory.refusal`, or `inventory.shortfall` for a waiting-list offer)."""
+    came = attribution or Attribution()
+    event_id = event.id
+    assert event_id is not None
+    prices = {t: access_codes.price(types[t].price, code) for t in quantities}
+    total = sum(prices[t] * q for t, q in quantities.items())
+    order = Order(
+        promo_link_id=came.promo_link_id,
+        access_code_id=code.id if code else None,
+        discount_total=sum((types[t].price - prices[t]) * q for t, q in quantities.items()),
+        source=came.source[:200],
+        event_id=event_id,
+        reference=tickets.new_order_reference(),
+        token=tickets.new_token(),
+        buyer_name=buyer.name,
+        buyer_email=buyer.email,
+        total=total,
+        currency=event.currency,
+        created_at=now,
+        expires_at=expires_at,
+        waitlist_entry_id=waitlist_entry_id,
+    )
+    session.add(order)
+    session.flush()
+    assert order.id is not None
+    made = 0
+    for type_id, qty in sorted(quantities.items()):
+        tt = types[type_id]
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                ticket_type_id=type_id,
+                quantity=qty,
+                unit_price=prices[type_id],
+                name=tt.name,
+            )
+        )
+        for _ in range(qty):
             session.add(
-                OrderLine(
+                Ticket(
                     order_id=order.id,
+                    event_id=event_id,
                     ticket_type_id=type_id,
-                    quantity=qty,
-                    unit_price=prices[type_id],
-                    name=tt.name,
+                    attendee_name=buyer.name_for(made),
+                    price=prices[type_id],
                 )
             )
-            for _ in range(qty):
-                session.add(
-                    Ticket(
-                        order_id=order.id,
-                        event_id=event_id,
-                        ticket_type_id=type_id,
-                        attendee_name=buyer.name_for(made),
-                        price=prices[type_id],
-                    )
-                )
-                made += 1
-        _history(
-            session, order, OrderStatus.PENDING, f"held until {order.expires_at:%H:%M} UTC", now
-        )
+            made += 1
+    _history(session, order, OrderStatus.PENDING, f"held until {order.expires_at:%H:%M} UTC", now)
     return order
 
 
@@ -336,7 +367,7 @@ def _seats_free_for(session: Session, order: Order, now: datetime) -> bool:
     wanted: dict[int, int] = {}
     for line in lines:
         wanted[line.ticket_type_id] = wanted.get(line.ticket_type_id, 0) + line.quantity
-    avail = availability(session, event=event, now=now)
+    avail = availability(session, event=event, now=now, queue=False)
     if inventory.shortfall(avail, types=types, quantities=wanted) is not None:
         return False
     code = session.get(AccessCode, order.access_code_id) if order.access_code_id else None
@@ -465,6 +496,10 @@ def fulfil_in(
         session, order, OrderStatus.PAID, "paid after the hold lapsed" if lapsed else "paid", now
     )
     outbox.queue_for_order(session, order=order, kind=MailKind.CONFIRMATION, now=now)
+    if order.waitlist_entry_id is not None:
+        from booking.domain import resale  # it builds on this module
+
+        resale.offer_taken_in(session, order=order, now=now)
     return Fulfilment(order, "paid")
 
 
@@ -495,6 +530,10 @@ def confirm_free(session: Session, *, order_id: int, now: datetime, code_key: by
             session.add(order)
             _history(session, order, OrderStatus.PAID, "free order confirmed", now)
             outbox.queue_for_order(session, order=order, kind=MailKind.CONFIRMATION, now=now)
+            if order.waitlist_entry_id is not None:
+                from booking.domain import resale  # it builds on this module
+
+                resale.offer_taken_in(session, order=order, now=now)
     return order
 
 
@@ -551,6 +590,8 @@ def lapsed_holds(session: Session, *, now: datetime, limit: int = 100) -> list[O
     stranded = and_(
         col(Order.stripe_session_id).is_(None),
         col(Order.created_at) <= now - UNSTARTED_GRACE,
+        # A waiting-list offer gets its Checkout Session when its person takes it up.
+        col(Order.waitlist_entry_id).is_(None),
     )
     return list(
         session.exec(

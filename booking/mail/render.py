@@ -37,6 +37,8 @@ TEMPLATES = {
     MailKind.PARTLY_REFUNDED: "partly_refunded",
     MailKind.REMINDER: "reminder",
     MailKind.THANK_YOU: "thank_you",
+    MailKind.WAITLIST_JOINED: "waitlist_joined",
+    MailKind.WAITLIST_OFFER: "waitlist_offer",
 }
 TITLE_LIMIT = 40
 _inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
@@ -97,6 +99,10 @@ def subject(ctx: MailContext, clock: LocalTime) -> str:
         return f"Reminder: {title} {clock.short_date(starts)}, {clock.time(starts)}"
     if kind == MailKind.THANK_YOU:
         return f"Thank you for booking for {title}"
+    if kind == MailKind.WAITLIST_JOINED:
+        return f"You're on the waiting list for {title}"
+    if kind == MailKind.WAITLIST_OFFER:
+        return f"Seats are held for you: {title} {clock.short_date(starts)}"
     if kind == MailKind.PARTLY_REFUNDED:
         return f"Refund: some of your tickets for {title}"
     if kind == MailKind.EVENT_CANCELLED:
@@ -190,6 +196,9 @@ def render(ctx: MailContext, *, settings: Settings, now: datetime) -> Email:
         "release_url": f"{order_url}#release",
         "came": came,
         "thank_you_words": event.thank_you_came if came else event.thank_you_missed,
+        "entry": ctx.entry,
+        "leave_url": f"{base}/waitlist/{ctx.entry.token}" if ctx.entry else "",
+        "offer_url": f"{base}/offers/{order.token}",
     }
     name = TEMPLATES[ctx.row.kind]
     html = _inliner.inline(env.get_template(f"email/{name}.html").render(context))

@@ -19,6 +19,7 @@ def routes() -> list[BaseRoute]:
         orders,
         promo,
         public,
+        waitlist,
         webhooks,
     )
 
@@ -29,6 +30,7 @@ def routes() -> list[BaseRoute]:
         *checkout.routes,
         *orders.routes,
         *chair.routes,
+        *waitlist.routes,
         *webhooks.routes,
         *auth.routes,
         *door.routes,

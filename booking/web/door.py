@@ -142,6 +142,7 @@ async def door_event(request: Request) -> Response:
 
 STATUS_WORDS = {
     "cancelled": "Cancelled or refunded",
+    "returned": "Released by its holder",
     "released": "Not paid",
     "held": "Not paid",
 }

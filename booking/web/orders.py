@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from booking import checkout, ics, qr, ratelimit
-from booking.domain import order_changes, questions
+from booking.domain import order_changes, questions, resale
 from booking.domain.errors import BookingError, InvalidInput, NotFound
 from booking.domain.tickets import grouped, reference
 from booking.models import OrderStatus
@@ -119,6 +119,7 @@ def _page_context(request: Request, page: order_changes.OrderPage, **extra: Any)
         "values": {},
         "errors": {},
         "flash": "",
+        "release_terms": resale.terms(page.order, page.event, now=services(request).now()),
         **extra,
     }
 
@@ -302,11 +303,55 @@ async def cancel(request: Request) -> Response:
     return render(request, "public/order_cancel.html", context, status_code=status)
 
 
+def _numbers(values: list[str]) -> set[int] | None:
+    """The ticket numbers chosen ("ticket" fields); None (all of them) when none is given."""
+    chosen = {int(v) for v in values if v.isascii() and v.isdigit() and 0 < len(v) < 5}
+    if values and not chosen:
+        raise InvalidInput({"tickets": "Select the tickets you want to release"})
+    return chosen or None
+
+
+@token_route
+async def release(request: Request) -> Response:
+    """Can't come? Confirm which tickets to release, told plainly what happens to the money."""
+    svc = services(request)
+    token = _token(request)
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = await request.form()
+        raw = [str(v) for v in form.getlist("ticket")]
+    else:
+        raw = request.query_params.getlist("ticket")
+    quote = None
+    try:
+        numbers = _numbers(raw)
+        if request.method == "POST":
+            done = await svc.write(resale.release, token=token, numbers=numbers, now=svc.now())
+            if done.terms.kind == resale.REFUND:
+                page = await _page(request)
+                assert page.order.id is not None
+                await checkout.send_refunds_for(svc, order_id=page.order.id)
+            _flash(request, token, "released")
+            return RedirectResponse(_order_path(request, token, "#release"), 303)
+        quote = await svc.read(resale.quote_for, token=token, numbers=numbers, now=svc.now())
+    except NotFound:
+        raise
+    except InvalidInput as exc:
+        errors, status = exc.errors, 400
+    except BookingError as exc:
+        errors, status = {"tickets": exc.message}, exc.status
+    page = await _page(request)
+    context = _page_context(request, page, quote=quote, errors=errors, chosen=raw)
+    return render(request, "public/order_release.html", context, status_code=status)
+
+
 routes = [
     Route("/orders/{token:str}", order_page, name="order"),
     Route("/orders/{token:str}/calendar.ics", order_calendar, name="order_calendar"),
     Route("/orders/{token:str}/resend", resend, methods=["POST"], name="order_resend"),
     Route("/orders/{token:str}/cancel", cancel, methods=["GET", "POST"], name="order_cancel"),
+    Route("/orders/{token:str}/release", release, methods=["GET", "POST"], name="order_release"),
     Route("/orders/{token:str}/tickets/{number:id}.png", ticket_qr, name="order_ticket_qr"),
     Route(
         "/orders/{token:str}/tickets/{number:id}/name",

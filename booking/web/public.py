@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from booking import ics
-from booking.domain import catalogue, questions
+from booking.domain import catalogue, questions, waitlist
 from booking.models import Event, Venue
 from booking.web import attribution, seo
 from booking.web.services import absolute_url, render, services
@@ -69,6 +69,9 @@ def event_context(
         "pays": any(prices.get(o.ticket_type.id or 0, o.ticket_type.price) for o in buyable),
         "name_slots": min(NAME_SLOTS, sum(o.max_quantity for o in buyable)),
         "tickets_first": False,
+        "waitlist_open": waitlist.is_open(page),
+        "waitlist_types": waitlist.choices(page),
+        "waitlist_max": waitlist.max_quantity(page),
     }
 
 

@@ -292,6 +292,11 @@
     unknown: "Not on this event's ticket list.",
     ambiguous: "More than one ticket starts with this reference. Type the whole code.",
   };
+  var OFFLINE_REFUSALS = {
+    cancelled: "This ticket was cancelled or refunded.",
+    returned: "This ticket was released: its holder gave the seat back."
+  };
+
   function decideOffline(code, nonce) {
     return findLocal(code).then(function (found) {
       if (found.error) {
@@ -301,7 +306,7 @@
       var t = found.entry;
       var ticket = { name: t.name, type: t.type, reference: t.ref };
       if (t.status !== "valid") {
-        return { result: "not_valid", code: code, ticket: ticket, message: t.status === "cancelled" ? "This ticket was cancelled or refunded." : "This ticket has not been paid for." };
+        return { result: "not_valid", code: code, ticket: ticket, message: OFFLINE_REFUSALS[t.status] || "This ticket has not been paid for." };
       }
       if (local[found.key]) {
         return { result: "already_checked_in", code: code, ticket: ticket, checked_in_at: local[found.key].at, device: device, by: "" };
@@ -439,7 +444,7 @@
     });
     els.searchResults.appendChild(outer);
   }
-  var STATUS_WORDS = { cancelled: "Cancelled or refunded", released: "Not paid", held: "Not paid" };
+  var STATUS_WORDS = { cancelled: "Cancelled or refunded", released: "Not paid", held: "Not paid", returned: "Released by its holder" };
   function attendeeItem(a) {
     var li = document.createElement("li");
     li.className = "door-attendee" + (a.status !== "valid" ? " door-attendee--invalid" : "");

@@ -15,6 +15,7 @@ TABS = [
     "Dashboard",
     "Attendees",
     "Guest list",
+    "Waiting list",
     "Messages",
     "Questions",
     "Check-ins",

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from booking.domain import checkin, order_changes, tickets
+from booking.domain import checkin, order_changes, resale, tickets
 from booking.models import AuditEntry, CheckIn, Order, Ticket
 from tests.door.conftest import KEY, admissions, paid_tickets
 from tests.factories import make_ticket_type
@@ -61,6 +61,18 @@ def test_a_cancelled_ticket_is_refused(door, sale, session, clock):
     outcome = door.admit(sale.event, ticket.code)
     assert (outcome.result, outcome.reason) == ("not_valid", "cancelled")
     assert outcome.ticket.name == ticket.attendee_name  # staff see whose ticket it was
+    assert admissions(session, ticket) == []
+
+
+def test_a_released_ticket_is_refused_as_released(door, sale, session, clock):
+    free = make_ticket_type(session, sale.event, name="Free", price=0)
+    [ticket] = paid_tickets(session, sale.event, free)
+    order = session.get(Order, ticket.order_id)
+    with door.db.write_session() as ws:
+        resale.release(ws, token=order.token, numbers=None, now=clock())
+    outcome = door.admit(sale.event, ticket.code)
+    assert (outcome.result, outcome.reason) == ("not_valid", "released")
+    assert "released" in outcome.message
     assert admissions(session, ticket) == []
 
 

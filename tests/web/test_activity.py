@@ -128,6 +128,31 @@ def test_entries_read_as_sentences(action, data, said):  # type: ignore[no-untyp
     assert _say(action, data) == said
 
 
+@pytest.mark.parametrize(
+    ("action", "data", "said"),
+    [
+        (
+            "waitlist.moved_up",
+            {"email": "b@example.com", "passed": "a@example.com"},
+            "Sam Organiser moved b@example.com up the waiting list, ahead of a@example.com",
+        ),
+        (
+            "waitlist.configured",
+            {"paused": {"before": False, "after": True}, "offer_hours": {"before": 24, "after": 6}},
+            "Sam Organiser paused the waiting list's offers and gave offers 6 hours",
+        ),
+        (
+            "order.seats_released",
+            {"tickets": ["K7QF-29XM"], "terms": "resale", "refund": None},
+            "The buyer released 1 ticket, to be refunded if someone from the waiting list "
+            "takes the seats",
+        ),
+    ],
+)
+def test_waiting_list_entries_read_as_sentences(action, data, said):  # type: ignore[no-untyped-def]
+    assert _say(action, data) == said
+
+
 def test_who_did_it_is_a_name_or_a_role_never_an_id():
     assert _say("order.cancelled", {"refund": None}, actor_id=None, actor="buyer") == (
         "The buyer cancelled the order"

@@ -31,7 +31,10 @@ def test_few_left_sold_out_and_free(client, session):
     event.capacity = 0
     session.add(event)
     session.commit()
-    assert _summary(client.get(f"/events/{event.slug}").text) == "Free Sold out"
+    # Sold out, the page offers the waiting list in the summary's place of "Get tickets".
+    assert _summary(client.get(f"/events/{event.slug}").text) == (
+        "Free Sold out, waiting list open Join the waiting list"
+    )
 
 
 def test_not_yet_on_sale_says_so(client, session):

@@ -31,6 +31,7 @@ def routes() -> list[BaseRoute]:
         ticket_types,
         users,
         venues,
+        waitlist,
     )
 
     area = [*events.routes, *orders.routes, *mail.routes, *users.routes, *promo.routes]
@@ -42,7 +43,7 @@ def routes() -> list[BaseRoute]:
         *cancel.routes,
     ]
     area += [*order_actions.routes, *dashboard.routes, *exports.routes, *site.routes]
-    area += [*guests.routes, *messages.routes, *questions.routes]
+    area += [*guests.routes, *messages.routes, *questions.routes, *waitlist.routes]
     area += [*event_pages.routes, *venues.routes, *promo_edit.routes]
     return [
         Mount("/admin", routes=area, middleware=[Middleware(RequireRole, roles=[Role.ORGANISER])]),
