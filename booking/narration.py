@@ -330,6 +330,10 @@ SENTENCES: dict[str, Callable[[Narrator, AuditEntry, dict[str, Any]], str]] = {
     ),
     "refund.succeeded": _money_sentence("Stripe made the refund of {money}", "amount"),
     "refund.failed": _money_sentence("Stripe refused the refund of {money}: {error}", "amount"),
+    "order.access_needs_changed": lambda n, e, d: (
+        f"{n.who(e)} changed the access needs from "
+        f"{d['needs']['before'] or 'none'} to {d['needs']['after'] or 'none'}"
+    ),
     "ticket.renamed": lambda n, e, d: (
         f"{n.who(e)} changed the name on ticket {d['ticket']} from "
         f"{n.value('name', d['attendee_name']['before'])} to "
