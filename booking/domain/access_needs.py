@@ -47,10 +47,14 @@ class Needs:
         return bool(self.keys or self.note)
 
 
+def stored(keys: str, note: str) -> Needs:
+    """Needs from an order's two columns (unknown keys, from an older list, are left out)."""
+    return Needs(tuple(k for k in keys.split(",") if k in NEEDS), note)
+
+
 def of(order: Order) -> Needs:
-    """The needs stored on an order (unknown keys, from an older list, are left out)."""
-    keys = tuple(k for k in order.access_needs.split(",") if k in NEEDS)
-    return Needs(keys, order.access_note)
+    """The needs stored on an order."""
+    return stored(order.access_needs, order.access_note)
 
 
 def read_form(chosen: Iterable[str], note: str | None) -> tuple[Needs, dict[str, str]]:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
-from booking.domain import inventory
+from booking.domain import access_needs, inventory
 from booking.domain.errors import NotFound
 from booking.domain.inventory import Availability
 from booking.domain.orders import MISMATCH
@@ -287,6 +287,7 @@ class Attendee:
     checked_in_at: datetime | None
     refunded: bool = False  # cancelled with a refund
     complimentary: bool = False  # from the guest list
+    access_needs: str = ""  # the order's access needs as one line (access_needs.Needs.text)
 
     @property
     def state(self) -> str:
@@ -320,6 +321,8 @@ def attendees(
             CheckIn.at,
             col(Ticket.refund_id).is_not(None),
             Order.complimentary,
+            Order.access_needs,
+            Order.access_note,
         )
         .join(Order, col(Order.id) == Ticket.order_id)
         .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
@@ -332,4 +335,7 @@ def attendees(
         .order_by(col(Ticket.id))
         .limit(limit)
     ).all()
-    return [Attendee(*row[:8], bool(row[8]), bool(row[9])) for row in rows]
+    return [
+        Attendee(*row[:8], bool(row[8]), bool(row[9]), access_needs.stored(*row[10:12]).text)
+        for row in rows
+    ]
