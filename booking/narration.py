@@ -48,6 +48,13 @@ LABELS = {
     "status": "status",
     "more_speakers_tba": "more speakers to be announced",
     "hero_image": "image",
+    "access_place": "kind of place",
+    "companion_free": "free companion seat",
+    "step_free": "step-free access",
+    "accessible_toilet": "accessible toilet",
+    "hearing_loop": "hearing loop",
+    "wheelchair_note": "wheelchair spaces note",
+    "access_note": "access note",
 }
 MONEY = {"price", "amount", "amount_refunded", "refund_due", "to_refund", "discount_amount"}
 UNSHOWN = {"description", "organisers", "bio", "hero_image"}  # "changed the biography"
