@@ -243,8 +243,9 @@ def shortfall(
     left = avail.room_remaining
     if left is not None and wanted > left:
         if any(types[t].access_place == AccessPlace.COMPANION for t in quantities):
+            seats = "1 seat is" if left == 1 else f"{left} seats are"
             return SoldOut(
-                f"Only {left} seats are left, and each wheelchair space needs a second seat "
+                f"Only {seats} left, and each wheelchair space needs a second seat "
                 "for its companion",
                 field=_wheelchair_field(types, quantities),
             )
