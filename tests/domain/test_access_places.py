@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from booking.domain import catalogue, inventory, orders
+from booking.domain import catalogue, guest_list, inventory, orders
 from booking.domain.errors import InvalidInput, SoldOut
 from booking.models import AccessPlace, Order, OrderLine, Ticket
 from tests.factories import NOW, make_event, make_ticket_type
@@ -141,3 +141,27 @@ def test_places_adds_one_companion_per_space(session):
         chair.id: 3,
         companion.id: 3,
     }
+
+
+def _comp(db, event, tt, actor):  # type: ignore[no-untyped-def]
+    with db.write_session() as s:
+        return guest_list.issue(
+            s,
+            event_id=event.id,
+            guest=guest_list.Guest("Sam Guest", "sam@example.com", tt.id, 1),
+            actor=actor,
+            now=NOW,
+            code_key=b"k" * 32,
+        )
+
+
+def test_a_guest_list_space_brings_its_companion_and_fits_the_room(db, session, organiser):
+    event, seat, chair, companion = _room(session, capacity=4)
+    order = _comp(db, event, chair, organiser)
+    assert sorted((t.ticket_type_id, t.attendee_name) for t in _tickets(session, order)) == sorted(
+        [(chair.id, "Sam Guest"), (companion.id, "Companion of Sam Guest")]
+    )
+    _reserve(db, event, {seat.id: 1})  # one seat left: not the pair a space needs
+    with pytest.raises(InvalidInput) as refused:
+        _comp(db, event, chair, organiser)
+    assert "companion" in refused.value.errors["quantity"]
