@@ -56,6 +56,7 @@ LABELS = {
     "wheelchair_note": "wheelchair spaces note",
     "access_note": "access note",
 }
+PLACES = {"": "a seat", "wheelchair": "a wheelchair space", "companion": "a companion seat"}
 MONEY = {"price", "amount", "amount_refunded", "refund_due", "to_refund", "discount_amount"}
 UNSHOWN = {"description", "organisers", "bio", "hero_image"}  # "changed the biography"
 
@@ -100,6 +101,8 @@ class Narrator:
         return f"{name}'s ticket ({ref})" if name else f"ticket {ref}"
 
     def value(self, key: str, value: Any) -> str:
+        if key == "access_place":
+            return PLACES.get(str(value or ""), str(value))
         if value is None or value == "":
             return {"capacity": "no limit", "sales_start": "when published"}.get(key, "none")
         if key in MONEY:

@@ -116,7 +116,10 @@ def issue(
         if tt is None:
             raise InvalidInput({"ticket_type": "Select a ticket type from the list"})
         # A wheelchair space that comes with a companion seat brings it here too.
-        wanted = inventory.places(types, {guest.ticket_type_id: guest.quantity})
+        wanted = inventory.places(
+            types,  # type: ignore[arg-type]
+            {guest.ticket_type_id: guest.quantity},
+        )
         short = inventory.shortfall(
             availability(session, event=event, now=now),
             types=types,  # type: ignore[arg-type]

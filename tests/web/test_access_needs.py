@@ -72,3 +72,24 @@ def test_only_a_paid_order_has_access_needs(client, session, event, standin):
     buy(client, event, {standard.id: 1})
     pending = session.exec(select(Order)).one()
     assert client.get(f"/orders/{pending.token}/access").status_code == 404
+
+
+def test_access_changes_read_as_sentences():
+    from tests.web.test_activity import _say
+
+    assert (
+        _say(
+            "order.access_needs_changed",
+            {"needs": {"before": "", "after": "BSL: Row A"}},
+            actor_id=None,
+            actor="buyer",
+        )
+        == "The buyer changed the access needs from none to BSL: Row A"
+    )
+    assert (
+        _say(
+            "ticket_type.updated",
+            {"name": "Front", "access_place": {"before": "", "after": "wheelchair"}},
+        )
+        == "Sam Organiser changed Front's kind of place from a seat to a wheelchair space"
+    )
