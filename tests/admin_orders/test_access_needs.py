@@ -29,6 +29,8 @@ def test_the_csv_has_each_tickets_access_needs_spreadsheet_safe(admin, session, 
         "",
         '\'=HYPERLINK("http://evil.example")',
     ]
+    listed = admin.get(f"/admin/events/{event.id}/attendees")
+    assert "Access: Step-free access; Live captioning: Near the front" in listed.text
 
 
 def test_the_event_page_counts_needs_over_paid_orders(admin, session, event):
