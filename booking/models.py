@@ -106,6 +106,14 @@ class Venue(SQLModel, table=True):
     locality: str = Field(default="London", max_length=100)
     postcode: str = Field(default="", max_length=20)
     map_url: str = Field(default="", max_length=500)
+    # Access facts, shown on the event page's Access section when set.
+    step_free: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    accessible_toilet: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    hearing_loop: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    wheelchair_note: str = Field(
+        default="", max_length=300, sa_column_kwargs={"server_default": ""}
+    )
+    access_note: str = Field(default="", max_length=1000, sa_column_kwargs={"server_default": ""})
 
 
 class Event(SQLModel, table=True):
@@ -177,6 +185,15 @@ class EventSpeaker(SQLModel, table=True):
     added_at: datetime | None = _dt(nullable=True)  # None: on the list before this was kept
 
 
+class AccessPlace(StrEnum):
+    """What kind of place a ticket type sells: an ordinary seat, a wheelchair space, or the
+    companion seat that comes free with a wheelchair space."""
+
+    SEAT = ""
+    WHEELCHAIR = "wheelchair"
+    COMPANION = "companion"
+
+
 class TicketType(SQLModel, table=True):
     __tablename__ = "ticket_type"
     id: int | None = Field(default=None, primary_key=True)
@@ -191,6 +208,9 @@ class TicketType(SQLModel, table=True):
     max_per_order: int = 10
     visible: bool = True
     position: int = 0
+    access_place: str = Field(default="", max_length=20, sa_column_kwargs={"server_default": ""})
+    # A wheelchair space with this set comes with a free companion seat (its own ticket).
+    companion_free: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class Order(SQLModel, table=True):
@@ -223,6 +243,10 @@ class Order(SQLModel, table=True):
     complimentary: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     # Seats held for a waiting-list offer: the entry whose offer this order is.
     waitlist_entry_id: int | None = Field(default=None, index=True)
+    # The buyer's access needs: keys of booking.domain.access_needs.NEEDS, comma-separated,
+    # and a short note in their words.
+    access_needs: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    access_note: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
 
 
 class OrderLine(SQLModel, table=True):

@@ -55,7 +55,15 @@ LABELS = {
     "status": "status",
     "more_speakers_tba": "more speakers to be announced",
     "hero_image": "image",
+    "access_place": "kind of place",
+    "companion_free": "free companion seat",
+    "step_free": "step-free access",
+    "accessible_toilet": "accessible toilet",
+    "hearing_loop": "hearing loop",
+    "wheelchair_note": "wheelchair spaces note",
+    "access_note": "access note",
 }
+PLACES = {"": "a seat", "wheelchair": "a wheelchair space", "companion": "a companion seat"}
 MONEY = {"price", "amount", "amount_refunded", "refund_due", "to_refund", "discount_amount"}
 UNSHOWN = {"description", "organisers", "bio", "hero_image"}  # "changed the biography"
 
@@ -100,6 +108,8 @@ class Narrator:
         return f"{name}'s ticket ({ref})" if name else f"ticket {ref}"
 
     def value(self, key: str, value: Any) -> str:
+        if key == "access_place":
+            return PLACES.get(str(value or ""), str(value))
         if value is None or value == "":
             return {"capacity": "no limit", "sales_start": "when published"}.get(key, "none")
         if key in MONEY:
@@ -370,6 +380,10 @@ SENTENCES: dict[str, Callable[[Narrator, AuditEntry, dict[str, Any]], str]] = {
     ),
     "refund.succeeded": _money_sentence("Stripe made the refund of {money}", "amount"),
     "refund.failed": _money_sentence("Stripe refused the refund of {money}: {error}", "amount"),
+    "order.access_needs_changed": lambda n, e, d: (
+        f"{n.who(e)} changed the access needs from "
+        f"{d['needs']['before'] or 'none'} to {d['needs']['after'] or 'none'}"
+    ),
     "ticket.renamed": lambda n, e, d: (
         f"{n.who(e)} changed the name on ticket {d['ticket']} from "
         f"{n.value('name', d['attendee_name']['before'])} to "

@@ -128,6 +128,7 @@ def make_environment(zone: ZoneInfo, directory: Path = TEMPLATES_DIR) -> Environ
         london_iso=clock.iso,
     )
     env.filters["venue_address"] = venues.address
+    env.filters["venue_access"] = venues.access_facts
     env.globals["when"] = clock.when
 
     def sentence(entry: Any, names: Any, currency: str = "GBP") -> str:

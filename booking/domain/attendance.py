@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from booking.domain import devices, tickets
+from booking.domain import access_needs, devices, tickets
 from booking.models import (
     AuditEntry,
     CheckIn,
@@ -102,6 +103,24 @@ class Attendee:
     status: str
     checked_in_at: datetime | None
     by: str
+    access: str = ""  # the order's access needs as one line, for staff to see beside the name
+
+
+def _needs(session: Session, order_ids: Iterable[int]) -> dict[int, str]:
+    """Each of these orders' access needs as one line (orders without any left out)."""
+    ids = list(set(order_ids))
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(col(Order.id), Order.access_needs, Order.access_note).where(
+            col(Order.id).in_(ids), (Order.access_needs != "") | (Order.access_note != "")
+        )
+    ).all()
+    return {
+        order_id: access_needs.stored(keys, note).text
+        for order_id, keys, note in rows
+        if order_id is not None
+    }
 
 
 @dataclass(frozen=True)
@@ -161,6 +180,7 @@ def search(session: Session, *, event_id: int, query: str, limit: int = 20) -> l
     ).all()
     rows = _with_order_mates(session, list(rows), limit=limit * 2)
     found = _admissions(session, [t.id for t, _, _ in rows if t.id is not None])
+    needs = _needs(session, (t.order_id for t, _, _ in rows))
     return [
         Attendee(
             tickets.reference(t.code or ""),
@@ -171,6 +191,7 @@ def search(session: Session, *, event_id: int, query: str, limit: int = 20) -> l
             t.status,
             found[t.id].at if t.id in found else None,
             found[t.id].by if t.id in found else "",
+            needs.get(t.order_id, ""),
         )
         for t, type_name, order_ref in rows
     ]
@@ -225,6 +246,7 @@ def _entries(session: Session, salt: str, *where: Any) -> dict[str, dict[str, ob
     ).all()
     found = _admissions(session, [t.id for t, _, _ in rows if t.id is not None])
     names = devices.names(session, keys=[a.device for a in found.values()])
+    needs = _needs(session, (t.order_id for t, _, _ in rows))
     entries: dict[str, dict[str, object]] = {}
     for t, type_name, order_ref in rows:
         assert t.code is not None and t.id is not None
@@ -239,6 +261,7 @@ def _entries(session: Session, salt: str, *where: Any) -> dict[str, dict[str, ob
             "by": admitted.by if admitted else "",
             "device": admitted.device if admitted else "",
             "device_name": devices.label(names, admitted.device) if admitted else "",
+            "access": needs.get(t.order_id, ""),
         }
     return entries
 
@@ -283,6 +306,7 @@ def door_list(session: Session, *, event_id: int) -> list[Attendee]:
         .order_by(func.lower(Ticket.attendee_name), col(Order.reference), col(Ticket.id))
     ).all()
     found = _admissions(session, [t.id for t, _, _ in rows if t.id is not None])
+    needs = _needs(session, (t.order_id for t, _, _ in rows))
     return [
         Attendee(
             t.code or "",
@@ -293,6 +317,7 @@ def door_list(session: Session, *, event_id: int) -> list[Attendee]:
             t.status,
             found[t.id].at if t.id in found else None,
             found[t.id].by if t.id in found else "",
+            needs.get(t.order_id, ""),
         )
         for t, type_name, order_ref in rows
     ]

@@ -120,8 +120,9 @@ def offers(
     ticket_types: list[TicketType], *, event: Event, avail: Availability, now: datetime
 ) -> list[Offer]:
     result = []
+    companion = inventory.companion_type(ticket_types)
     for tt in ticket_types:
-        remaining = avail.remaining(tt)
+        remaining = avail.buyable(tt, companion)
         result.append(
             Offer(tt, remaining, sale_state(tt, remaining=remaining, event=event, now=now))
         )
@@ -263,7 +264,12 @@ def as_published(page: EventPage) -> EventPage:
 def shortfall(page: EventPage, offers: list[Offer], quantities: dict[int, int]) -> dict[str, str]:
     """Errors for quantities that the page's own reading already shows cannot be met (the
     same rule as the hold's, booking.domain.inventory.shortfall, without taking the lock)."""
-    types = {o.ticket_type.id: o.ticket_type for o in offers if o.ticket_type.id is not None}
-    wanted = {t: q for t, q in quantities.items() if t in types}
+    offered = {o.ticket_type.id for o in offers}
+    types = {
+        o.ticket_type.id: o.ticket_type
+        for o in page.offers + page.hidden_offers
+        if o.ticket_type.id is not None
+    }
+    wanted = inventory.places(types, {t: q for t, q in quantities.items() if t in offered})
     refused = inventory.shortfall(page.availability, types=types, quantities=wanted)
     return {refused.field or "quantity": refused.message} if refused else {}

@@ -20,12 +20,13 @@ from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from booking.domain import audit, tickets
+from booking.domain import access_needs, audit, tickets
 from booking.models import (
     CheckIn,
     CheckInConflict,
     Event,
     EventStatus,
+    Order,
     Role,
     Ticket,
     TicketStatus,
@@ -66,6 +67,7 @@ class TicketFacts:
     name: str
     type: str
     reference: str
+    access: str = ""  # the order's access needs as one line
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,13 @@ def _not_valid(reason: str, ticket: TicketFacts | None = None, message: str = ""
     return Outcome(NOT_VALID, message or REASONS[reason], reason, ticket)
 
 
-def _facts(ticket: Ticket, type_name: str) -> TicketFacts:
+def _facts(session: Session, ticket: Ticket, type_name: str) -> TicketFacts:
     assert ticket.code is not None
-    return TicketFacts(ticket.code, ticket.attendee_name, type_name, tickets.reference(ticket.code))
+    order = session.get(Order, ticket.order_id)
+    needs = access_needs.of(order).text if order is not None else ""
+    return TicketFacts(
+        ticket.code, ticket.attendee_name, type_name, tickets.reference(ticket.code), needs
+    )
 
 
 def _code_filter(clean: str) -> Any:
@@ -243,7 +249,7 @@ def _admit_in(
         return _not_valid("unknown")
     ticket, type_name = here[0]
     assert ticket.id is not None
-    facts = _facts(ticket, type_name)
+    facts = _facts(session, ticket, type_name)
     status = _lock_ticket(session, ticket)
     # After the lock, so that a retry racing its own original sees the original.
     earlier = _replay(session, nonce=nonce, device=device, ticket=ticket, facts=facts)
@@ -434,7 +440,7 @@ def undo(
         if found is None:
             return UndoResult(False, REASONS["unknown"])
         ticket, type_name = found
-        facts = _facts(ticket, type_name)
+        facts = _facts(session, ticket, type_name)
         _lock_ticket(session, ticket)  # before reading its admissions
         nonce = (nonce or "")[:MAX_TEXT]
         if nonce:

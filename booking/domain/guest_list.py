@@ -116,7 +116,8 @@ def issue(
         tt = types.get(guest.ticket_type_id)
         if tt is None:
             raise InvalidInput({"ticket_type": "Select a ticket type from the list"})
-        wanted = {guest.ticket_type_id: guest.quantity}
+        # A wheelchair space that comes with a companion seat brings it here too.
+        wanted = inventory.places(types, {guest.ticket_type_id: guest.quantity})
         short = inventory.shortfall(
             availability(session, event=event, now=now, queue=False),
             types=types,
@@ -142,27 +143,31 @@ def issue(
         session.add(order)
         session.flush()
         assert order.id is not None
-        session.add(
-            OrderLine(
-                order_id=order.id,
-                ticket_type_id=guest.ticket_type_id,
-                quantity=guest.quantity,
-                unit_price=0,
-                name=tt.name,
-            )
-        )
-        for _ in range(guest.quantity):
+        for type_id, quantity in wanted.items():
+            companion = type_id != guest.ticket_type_id
             session.add(
-                Ticket(
+                OrderLine(
                     order_id=order.id,
-                    event_id=event_id,
-                    ticket_type_id=guest.ticket_type_id,
-                    attendee_name=guest.name,
-                    price=0,
-                    status=TicketStatus.VALID,
-                    code=tickets.new_code(code_key),
+                    ticket_type_id=type_id,
+                    quantity=quantity,
+                    unit_price=0,
+                    name=types[type_id].name,
                 )
             )
+            for _ in range(quantity):
+                session.add(
+                    Ticket(
+                        order_id=order.id,
+                        event_id=event_id,
+                        ticket_type_id=type_id,
+                        attendee_name=orders.companion_name(guest.name)
+                        if companion
+                        else guest.name,
+                        price=0,
+                        status=TicketStatus.VALID,
+                        code=tickets.new_code(code_key),
+                    )
+                )
         session.add(
             OrderHistory(
                 order_id=order.id,

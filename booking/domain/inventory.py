@@ -9,6 +9,11 @@ late payments and code limits all ask it, and reports show the same `Availabilit
 People on the waiting list come before new buyers: the seats they wait for (`queued`) are
 kept back from sale, so a seat that comes free goes to the list (booking.domain.waitlist),
 which reads the capacity without its own queue (`availability(..., queue=False)`).
+
+Access places: a wheelchair space is a ticket type with its own small capacity inside the
+room's; when it comes with a free companion seat, the order takes one ticket of the event's
+companion type per space too (`places`), and the same check covers the room, the wheelchair
+spaces and the companion seats at once, so no space is ever sold without its companion's seat.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from sqlmodel import Session, col, select
 from booking.domain.errors import BookingError, SalesClosed, SoldOut
 from booking.models import (
     AccessCode,
+    AccessPlace,
     Event,
     EventStatus,
     Order,
@@ -102,6 +108,22 @@ class Availability:
             limits.append(ticket_type.capacity - self.taken.get(ticket_type.id or 0, 0) - queued)
         if self.room_remaining is not None:
             limits.append(self.room_remaining)
+        return max(0, min(limits)) if limits else None
+
+    def buyable(self, ticket_type: TicketType, companion: TicketType | None) -> int | None:
+        """How many of this type a buyer can still have: `remaining`, except that a
+        wheelchair space that comes with a companion seat also needs a second room seat and
+        one of the event's `companion` seats (none without a companion type)."""
+        own = self.remaining(ticket_type)
+        if not brings_companion(ticket_type):
+            return own
+        limits = [] if own is None else [own]
+        if self.room_remaining is not None:
+            limits.append(self.room_remaining // 2)
+        if companion is None:
+            limits.append(0)
+        elif (seats := self.remaining(companion)) is not None:
+            limits.append(seats)
         return max(0, min(limits)) if limits else None
 
     @property
@@ -194,21 +216,78 @@ def sale_state(
     return SaleState.ON_SALE
 
 
+def brings_companion(ticket_type: TicketType) -> bool:
+    """Whether each ticket of this type comes with a free companion seat."""
+    return ticket_type.access_place == AccessPlace.WHEELCHAIR and ticket_type.companion_free
+
+
+def companion_type(types: Iterable[TicketType]) -> TicketType | None:
+    """The event's companion seat type, if it has one."""
+    return next((t for t in types if t.access_place == AccessPlace.COMPANION), None)
+
+
+def places(types: Mapping[int, TicketType], quantities: Mapping[int, int]) -> dict[int, int]:
+    """The tickets an order takes for what the buyer chose: the choice, plus one companion
+    seat per wheelchair space that comes with one. Ask `shortfall` or `refusal` about these.
+    Without a companion type the companions are counted against a type id of 0, which no
+    type has, so `shortfall` refuses them."""
+    taken = dict(quantities)
+    companions = sum(q for t, q in quantities.items() if brings_companion(types[t]))
+    if companions:
+        companion = companion_type(types.values())
+        key = companion.id if companion is not None and companion.id is not None else 0
+        taken[key] = taken.get(key, 0) + companions
+    return taken
+
+
+def _wheelchair_field(types: Mapping[int, TicketType], quantities: Mapping[int, int]) -> str:
+    return next(
+        (f"qty-{t}" for t in quantities if t in types and brings_companion(types[t])), "quantity"
+    )
+
+
 def shortfall(
     avail: Availability, *, types: Mapping[int, TicketType], quantities: Mapping[int, int]
 ) -> BookingError | None:
-    """Whether these quantities fit what is left (per type, in the room, and within the
-    code's use limit): None when they do, else the SoldOut or CodeUsedUp saying why."""
+    """Whether these quantities (the `places` an order takes) fit what is left (per type,
+    in the room, and within the code's use limit): None when they do, else the SoldOut or
+    CodeUsedUp saying why."""
     for type_id, qty in quantities.items():
+        if type_id not in types:
+            return SoldOut(
+                "No companion seats are set up for wheelchair spaces",
+                field=_wheelchair_field(types, quantities),
+            )
         tt = types[type_id]
         remaining = avail.remaining(tt)
         if remaining is not None and qty > remaining:
+            if tt.access_place == AccessPlace.WHEELCHAIR:
+                if remaining == 0:
+                    return SoldOut("No wheelchair spaces are left", field=f"qty-{type_id}")
+                spaces = (
+                    "1 wheelchair space is"
+                    if remaining == 1
+                    else f"{remaining} wheelchair spaces are"
+                )
+                return SoldOut(f"Only {spaces} left", field=f"qty-{type_id}")
+            if tt.access_place == AccessPlace.COMPANION:
+                return SoldOut(
+                    "No companion seat is left to go with a wheelchair space",
+                    field=_wheelchair_field(types, quantities),
+                )
             if remaining == 0:
                 return SoldOut(f"{tt.name} tickets have sold out", field=f"qty-{type_id}")
             return SoldOut(f"Only {remaining} {tt.name} tickets are left", field=f"qty-{type_id}")
     wanted = sum(quantities.values())
     left = avail.room_remaining
     if left is not None and wanted > left:
+        if any(types[t].access_place == AccessPlace.COMPANION for t in quantities):
+            seats = "1 seat is" if left == 1 else f"{left} seats are"
+            return SoldOut(
+                f"Only {seats} left, and each wheelchair space needs a second seat "
+                "for its companion",
+                field=_wheelchair_field(types, quantities),
+            )
         return SoldOut(
             "This event has sold out" if left == 0 else f"Only {left} tickets are left",
             field="quantity",
@@ -232,8 +311,11 @@ def refusal(
 ) -> BookingError | None:
     """The one answer to "can these seats be sold now?": None when they can, else the error
     saying why (SalesClosed, SoldOut, CodeUsedUp). A sale must ask it under `db.lock`, with
-    `avail`, `event`, `types` and the code all read after the lock."""
+    `avail`, `event`, `types` and the code all read after the lock. `quantities` are the
+    `places` the order takes, companion seats included."""
     for type_id in quantities:
+        if type_id not in types:
+            break  # a companion seat with no companion type: shortfall says so
         tt = types[type_id]
         state = sale_state(tt, remaining=avail.remaining(tt), event=event, now=now)
         if state in (SaleState.NOT_YET, SaleState.ENDED, SaleState.UNAVAILABLE):

@@ -25,6 +25,7 @@ from booking.domain.errors import (
 from booking.domain.inventory import availability
 from booking.models import (
     AccessCode,
+    AccessPlace,
     Event,
     EventStatus,
     MailKind,
@@ -171,13 +172,22 @@ def quantity_errors(
     errors: dict[str, str] = {}
     for type_id, qty in quantities.items():
         tt = types.get(type_id)
-        if tt is None or not (tt.visible or type_id in (unlocked or set())):
+        if (
+            tt is None
+            or not (tt.visible or type_id in (unlocked or set()))
+            or tt.access_place == AccessPlace.COMPANION  # only ever with a wheelchair space
+        ):
             errors["quantity"] = "Select tickets from the list"
         elif qty > tt.max_per_order:
             errors[f"qty-{type_id}"] = (
                 f"Number of {tt.name} tickets must be {tt.max_per_order} or fewer"
             )
     return errors
+
+
+def companion_name(buyer_name: str) -> str:
+    """The name on a free companion seat's ticket."""
+    return f"Companion of {buyer_name}"[:MAX_NAME]
 
 
 def _history(session: Session, order: Order, status: str, note: str, now: datetime) -> None:
@@ -234,11 +244,12 @@ def reserve(
         if errors:
             raise InvalidInput(errors)
         avail = availability(session, event=event, now=now, code=code)
+        taken = inventory.places(types, quantities)
         refused = inventory.refusal(
             avail,
             event=event,
             types=types,
-            quantities=quantities,
+            quantities=taken,
             now=now,
         )
         if refused is not None:
@@ -275,7 +286,9 @@ def hold_in(
     came = attribution or Attribution()
     event_id = event.id
     assert event_id is not None
+    taken = inventory.places(types, quantities)  # with a companion seat per wheelchair space
     prices = {t: access_codes.price(types[t].price, code) for t in quantities}
+    prices.update({t: 0 for t in taken if t not in quantities})  # companion seats are free
     total = sum(prices[t] * q for t, q in quantities.items())
     order = Order(
         promo_link_id=came.promo_link_id,
@@ -297,7 +310,7 @@ def hold_in(
     session.flush()
     assert order.id is not None
     made = 0
-    for type_id, qty in sorted(quantities.items()):
+    for type_id, qty in sorted(taken.items()):
         tt = types[type_id]
         session.add(
             OrderLine(
@@ -309,16 +322,17 @@ def hold_in(
             )
         )
         for _ in range(qty):
+            companion = type_id not in quantities
             session.add(
                 Ticket(
                     order_id=order.id,
                     event_id=event_id,
                     ticket_type_id=type_id,
-                    attendee_name=buyer.name_for(made),
+                    attendee_name=companion_name(buyer.name) if companion else buyer.name_for(made),
                     price=prices[type_id],
                 )
             )
-            made += 1
+            made += 0 if companion else 1
     _history(session, order, OrderStatus.PENDING, f"held until {order.expires_at:%H:%M} UTC", now)
     return order
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
-from booking.domain import inventory
+from booking.domain import access_needs, inventory
 from booking.domain.errors import NotFound
 from booking.domain.inventory import Availability
 from booking.domain.orders import MISMATCH
@@ -285,6 +285,7 @@ class Attendee:
     checked_in_at: datetime | None
     refunded: bool = False  # cancelled with a refund
     complimentary: bool = False  # from the guest list
+    access_needs: str = ""  # the order's access needs as one line (access_needs.Needs.text)
 
     @property
     def state(self) -> str:
@@ -319,6 +320,8 @@ def attendees(
             CheckIn.at,
             col(Ticket.refund_id).is_not(None),
             Order.complimentary,
+            Order.access_needs,
+            Order.access_note,
         )
         .join(Order, col(Order.id) == Ticket.order_id)
         .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
@@ -332,6 +335,18 @@ def attendees(
         .limit(limit)
     ).all()
     return [
-        Attendee(id_, name, email, type_, code, ref, status, at, bool(refunded), bool(comp))
-        for id_, name, email, type_, code, ref, status, at, refunded, comp in rows
+        Attendee(
+            id_,
+            name,
+            email,
+            type_,
+            code,
+            ref,
+            status,
+            at,
+            bool(refunded),
+            bool(comp),
+            access_needs.stored(needs, note).text,
+        )
+        for id_, name, email, type_, code, ref, status, at, refunded, comp, needs, note in rows
     ]

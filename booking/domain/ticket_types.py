@@ -17,12 +17,28 @@ from booking.db import lock
 from booking.domain import audit, inputs
 from booking.domain.errors import Conflict, InvalidInput, NotFound
 from booking.domain.event_admin import capacity_message
-from booking.domain.inventory import availability
-from booking.models import Event, EventStatus, TicketType, User
+from booking.domain.inventory import availability, companion_type
+from booking.models import AccessPlace, Event, EventStatus, TicketType, User
 
 MAX_PER_ORDER = 100
 MAX_CAPACITY = 100_000
-AUDITED = ("name", "price", "capacity", "sales_start", "sales_end", "max_per_order", "visible")
+AUDITED = (
+    "name",
+    "price",
+    "capacity",
+    "sales_start",
+    "sales_end",
+    "max_per_order",
+    "visible",
+    "access_place",
+    "companion_free",
+)
+PLACES = {
+    AccessPlace.SEAT: "A seat",
+    AccessPlace.WHEELCHAIR: "A wheelchair space",
+    AccessPlace.COMPANION: "A companion seat (only ever with a wheelchair space)",
+}
+COMPANION_NAME = "Companion seat"
 
 
 @dataclass
@@ -35,6 +51,8 @@ class TicketTypeFields:
     sales_end: datetime | None = None
     max_per_order: int = 10
     visible: bool = True
+    access_place: str = AccessPlace.SEAT
+    companion_free: bool = False
 
 
 def read_form(raw: Mapping[str, str], *, zone: ZoneInfo) -> tuple[TicketTypeFields, dict[str, str]]:
@@ -100,6 +118,14 @@ def read_form(raw: Mapping[str, str], *, zone: ZoneInfo) -> tuple[TicketTypeFiel
     )
     f.max_per_order = most or 10
     f.visible = raw.get("visible") == "yes"
+    place = raw.get("access_place") or ""
+    if place not in PLACES:
+        errors["access_place"] = "Select what kind of place this ticket type sells"
+    else:
+        f.access_place = AccessPlace(place)
+    f.companion_free = (
+        f.access_place == AccessPlace.WHEELCHAIR and raw.get("companion_free") == "yes"
+    )
     return f, dict(errors)
 
 
@@ -111,6 +137,8 @@ def form_values(tt: TicketType, zone: ZoneInfo) -> dict[str, str]:
         "capacity": "" if tt.capacity is None else str(tt.capacity),
         "max_per_order": str(tt.max_per_order),
         "visible": "yes" if tt.visible else "",
+        "access_place": tt.access_place,
+        "companion_free": "yes" if tt.companion_free else "",
     }
     for name in ("sales_start", "sales_end"):
         day, clock = inputs.local_parts(getattr(tt, name), zone)
@@ -145,28 +173,72 @@ def add(
             raise NotFound("No event at this address")
         if event.status == EventStatus.CANCELLED:
             raise Conflict("This event has been cancelled, so it sells no tickets")
-        last = session.exec(
-            select(func.max(TicketType.position)).where(TicketType.event_id == event_id)
-        ).one()
-        tt = TicketType(
-            event_id=event_id,
-            currency=event.currency,
-            position=(last + 1) if last is not None else 0,
-            **vars(fields),
-        )
-        session.add(tt)
-        session.flush()
-        audit.record(
-            session,
-            "ticket_type.created",
-            subject_type="ticket_type",
-            subject_id=tt.id,
-            actor=actor,
-            now=now,
-            event_id=event_id,
-            data={"name": tt.name, "price": tt.price, "capacity": tt.capacity},
-        )
+        _check_one_companion_type(session, event_id=event_id, fields=fields, editing=None)
+        tt = _create(session, event, fields, actor=actor, now=now)
+        _ensure_companion_type(session, event, fields, actor=actor, now=now)
     return tt
+
+
+def _create(
+    session: Session, event: Event, fields: TicketTypeFields, *, actor: User, now: datetime
+) -> TicketType:
+    assert event.id is not None
+    last = session.exec(
+        select(func.max(TicketType.position)).where(TicketType.event_id == event.id)
+    ).one()
+    tt = TicketType(
+        event_id=event.id,
+        currency=event.currency,
+        position=(last + 1) if last is not None else 0,
+        **vars(fields),
+    )
+    session.add(tt)
+    session.flush()
+    audit.record(
+        session,
+        "ticket_type.created",
+        subject_type="ticket_type",
+        subject_id=tt.id,
+        actor=actor,
+        now=now,
+        event_id=event.id,
+        data={"name": tt.name, "price": tt.price, "capacity": tt.capacity},
+    )
+    return tt
+
+
+def _check_one_companion_type(
+    session: Session, *, event_id: int, fields: TicketTypeFields, editing: int | None
+) -> None:
+    """An event has at most one companion seat type: every wheelchair space's companion
+    takes a seat of it. Raises InvalidInput for a second one."""
+    if fields.access_place != AccessPlace.COMPANION:
+        return
+    other = companion_type(for_event(session, event_id=event_id))
+    if other is not None and other.id != editing:
+        raise InvalidInput(
+            {"access_place": f"This event already has a companion seat type: {other.name}"}
+        )
+
+
+def _ensure_companion_type(
+    session: Session, event: Event, fields: TicketTypeFields, *, actor: User, now: datetime
+) -> None:
+    """A wheelchair space that comes with a free companion seat needs the event's companion
+    type: add one (free, hidden, sharing the room) if there is none yet."""
+    if not fields.companion_free or fields.access_place != AccessPlace.WHEELCHAIR:
+        return
+    assert event.id is not None
+    if companion_type(for_event(session, event_id=event.id)) is not None:
+        return
+    companion = TicketTypeFields(
+        name=COMPANION_NAME,
+        description="A free seat for a wheelchair user's companion",
+        max_per_order=MAX_PER_ORDER,
+        visible=False,
+        access_place=AccessPlace.COMPANION,
+    )
+    _create(session, event, companion, actor=actor, now=now)
 
 
 def update(
@@ -184,6 +256,7 @@ def update(
     """
     with session.begin():
         tt = get(session, event_id=event_id, ticket_type_id=ticket_type_id)
+        _check_one_companion_type(session, event_id=event_id, fields=fields, editing=tt.id)
         before = _snapshot(tt)
         if fields.capacity is not None and fields.capacity != tt.capacity:
             event = session.get(Event, event_id)
@@ -196,6 +269,9 @@ def update(
             setattr(tt, key, value)
         session.add(tt)
         changed = audit.changes(before, _snapshot(tt))
+        event = session.get(Event, event_id)
+        assert event is not None
+        _ensure_companion_type(session, event, fields, actor=actor, now=now)
         if changed:
             audit.record(
                 session,

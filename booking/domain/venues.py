@@ -41,6 +41,41 @@ class VenueFields:
     locality: str = ""
     postcode: str = ""
     map_url: str = ""
+    step_free: bool = False
+    accessible_toilet: bool = False
+    hearing_loop: bool = False
+    wheelchair_note: str = ""
+    access_note: str = ""
+
+
+# The venue's access facts: each a checkbox on the form and a line on the event page.
+ACCESS_FLAGS = {
+    "step_free": "Step-free access",
+    "accessible_toilet": "Accessible toilet",
+    "hearing_loop": "Hearing loop",
+}
+
+
+@dataclass(frozen=True)
+class AccessFacts:
+    """What the event page's Access section says: only what is set."""
+
+    flags: list[str]
+    wheelchair_note: str
+    note: str
+
+    def __bool__(self) -> bool:
+        return bool(self.flags or self.wheelchair_note or self.note)
+
+    @property
+    def paragraphs(self) -> list[str]:
+        """The free text's paragraphs (blank lines between them)."""
+        return [p.strip() for p in self.note.split("\n\n") if p.strip()]
+
+
+def access_facts(venue: Venue) -> AccessFacts:
+    flags = [label for key, label in ACCESS_FLAGS.items() if getattr(venue, key)]
+    return AccessFacts(flags, venue.wheelchair_note, venue.access_note)
 
 
 def read_form(raw: Mapping[str, str]) -> tuple[VenueFields, dict[str, str]]:
@@ -79,6 +114,24 @@ def read_form(raw: Mapping[str, str]) -> tuple[VenueFields, dict[str, str]]:
     if url and not url.startswith(("https://", "http://")):
         errors["map_url"] = "Enter a map link starting with https://"
     f.map_url = url
+    for key in ACCESS_FLAGS:
+        setattr(f, key, raw.get(key) == "yes")
+    f.wheelchair_note = (
+        errors.take(
+            "wheelchair_note",
+            lambda: inputs.text(raw.get("wheelchair_note"), name="Wheelchair spaces", limit=300),
+        )
+        or ""
+    )
+    f.access_note = (
+        errors.take(
+            "access_note",
+            lambda: inputs.paragraphs(
+                raw.get("access_note"), name="Other access facts", limit=1000
+            ),
+        )
+        or ""
+    )
     return f, dict(errors)
 
 
@@ -89,7 +142,14 @@ def form_values(venue: Venue) -> dict[str, str]:
         "locality": venue.locality,
         "postcode": venue.postcode,
         "map_url": venue.map_url,
+        **{key: "yes" if getattr(venue, key) else "" for key in ACCESS_FLAGS},
+        "wheelchair_note": venue.wheelchair_note,
+        "access_note": venue.access_note,
     }
+
+
+def _snapshot(venue: Venue) -> dict[str, object]:
+    return {key: getattr(venue, key) for key in VenueFields.__dataclass_fields__}
 
 
 def get(session: Session, *, venue_id: int) -> Venue:
@@ -118,11 +178,11 @@ def update(
         raise InvalidInput({"name": "Enter the venue's name"})
     with session.begin():
         venue = get(session, venue_id=venue_id)
-        before = form_values(venue)
+        before = _snapshot(venue)
         for key, value in vars(fields).items():
             setattr(venue, key, value)
         session.add(venue)
-        changed = audit.changes(before, form_values(venue))
+        changed = audit.changes(before, _snapshot(venue))
         if changed:
             audit.record(
                 session,

@@ -71,13 +71,16 @@ def request_for(
     if entry.ticket_type_id is not None:
         candidates = [types[entry.ticket_type_id]] if entry.ticket_type_id in types else []
     else:
+        # Anyone may be offered an ordinary seat; wheelchair spaces go to those who asked.
         candidates = sorted(
-            (t for t in types.values() if t.visible), key=lambda t: (t.position, t.id or 0)
+            (t for t in types.values() if t.visible and not t.access_place),
+            key=lambda t: (t.position, t.id or 0),
         )
     for tt in candidates:
         assert tt.id is not None
         wanted = {tt.id: entry.quantity}
-        if inventory.refusal(avail, event=event, types=types, quantities=wanted, now=now) is None:
+        taken = inventory.places(types, wanted)  # a wheelchair space brings its companion's seat
+        if inventory.refusal(avail, event=event, types=types, quantities=taken, now=now) is None:
             return wanted
     return None
 

@@ -59,7 +59,12 @@ def _outcome_json(
         "code": ticket.code if ticket else code,
         "ticket": None
         if ticket is None
-        else {"name": ticket.name, "type": ticket.type, "reference": ticket.reference},
+        else {
+            "name": ticket.name,
+            "type": ticket.type,
+            "reference": ticket.reference,
+            "access": ticket.access,
+        },
         "checked_in_at": _iso(outcome.checked_in_at),
         "by": outcome.by,
         "device": outcome.device,

@@ -36,6 +36,7 @@ STR = {"type": "string"}
 INT = {"type": "integer"}
 WHEN = {"type": "string", "format": "date-time"}
 TEXT_IN = {"type": "string", "maxLength": 100}
+ACCESS = {"type": "string", "description": "The order's access needs as one line; empty if none"}
 
 SCHEMAS: dict[str, Any] = {
     "Error": _obj({"error": STR}, {"message": STR}),
@@ -104,6 +105,7 @@ SCHEMAS: dict[str, Any] = {
             "checked_in_at": _nullable(WHEN),
             "by": STR,
             "device": STR,
+            "access": ACCESS,
         }
     ),
     "Admit": _obj({"code": TEXT_IN, "nonce": TEXT_IN}, {"device": TEXT_IN}),
@@ -113,7 +115,9 @@ SCHEMAS: dict[str, Any] = {
             "reason": _nullable(STR),
             "message": STR,
             "code": STR,
-            "ticket": _nullable(_obj({"name": STR, "type": STR, "reference": STR})),
+            "ticket": _nullable(
+                _obj({"name": STR, "type": STR, "reference": STR, "access": ACCESS})
+            ),
             "checked_in_at": _nullable(WHEN),
             "by": STR,
             "device": STR,
@@ -175,6 +179,7 @@ SCHEMAS: dict[str, Any] = {
                         "status": STR,
                         "checked_in_at": _nullable(WHEN),
                         "by": STR,
+                        "access": ACCESS,
                     }
                 ),
             }

@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from booking import checkout, ics, qr, ratelimit
-from booking.domain import order_changes, questions, resale
+from booking.domain import access_needs, order_changes, questions, resale
 from booking.domain.errors import BookingError, InvalidInput, NotFound
 from booking.domain.tickets import grouped, reference
 from booking.models import OrderStatus
@@ -120,6 +120,7 @@ def _page_context(request: Request, page: order_changes.OrderPage, **extra: Any)
         "errors": {},
         "flash": "",
         "release_terms": resale.terms(page.order, page.event, now=services(request).now()),
+        "needs": access_needs.of(page.order),
         **extra,
     }
 
@@ -229,6 +230,49 @@ async def ticket_name(request: Request) -> Response:
             return RedirectResponse(_order_path(request, token, f"#ticket-{number}"), 303)
     context = _page_context(request, page, line=line, values=values, errors=errors)
     return render(request, "public/order_name.html", context, status_code=status)
+
+
+@token_route
+async def access(request: Request) -> Response:
+    """The buyer's access needs: checkboxes and a short note, changed at any time until
+    the event ends."""
+    svc = services(request)
+    token = _token(request)
+    page = await _page(request)
+    if page.order.status != OrderStatus.PAID:
+        raise HTTPException(404)
+    needs = access_needs.of(page.order)
+    chosen, values = list(needs.keys), {"access_note": needs.note}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = await request.form()
+        chosen = [str(v)[:50] for v in form.getlist("needs")]
+        note = form.get("access_note", "")
+        values = {"access_note": note[:1000] if isinstance(note, str) else ""}
+        given, errors = access_needs.read_form(chosen, values["access_note"])
+        if errors:
+            status = 400
+        else:
+            try:
+                await svc.write(access_needs.save, token=token, needs=given, now=svc.now())
+            except NotFound:
+                raise
+            except BookingError as exc:
+                errors, status = {"needs": exc.message}, exc.status
+            else:
+                _flash(request, token, "access")
+                return RedirectResponse(_order_path(request, token, "#access"), 303)
+    context = _page_context(
+        request,
+        page,
+        values=values,
+        errors=errors,
+        chosen=set(chosen),
+        needs_list=list(access_needs.NEEDS.items()),
+        max_note=access_needs.MAX_NOTE,
+    )
+    return render(request, "public/order_access.html", context, status_code=status)
 
 
 @token_route
@@ -350,6 +394,7 @@ routes = [
     Route("/orders/{token:str}", order_page, name="order"),
     Route("/orders/{token:str}/calendar.ics", order_calendar, name="order_calendar"),
     Route("/orders/{token:str}/resend", resend, methods=["POST"], name="order_resend"),
+    Route("/orders/{token:str}/access", access, methods=["GET", "POST"], name="order_access"),
     Route("/orders/{token:str}/cancel", cancel, methods=["GET", "POST"], name="order_cancel"),
     Route("/orders/{token:str}/release", release, methods=["GET", "POST"], name="order_release"),
     Route("/orders/{token:str}/tickets/{number:id}.png", ticket_qr, name="order_ticket_qr"),

@@ -176,7 +176,7 @@
     if (focusBefore && focusBefore.focus && document.body.contains(focusBefore) && focusBefore !== document.body) { focusBefore.focus(); }
     focusBefore = null;
   }
-  function who(t) { return t ? [t.name || "No name", t.type].filter(Boolean).join(" · ") : ""; }
+  function who(t) { return t ? [t.name || "No name", t.type, t.access ? "Access: " + t.access : ""].filter(Boolean).join(" · ") : ""; }
   function deviceWords(id, name) {
     if (!id) { return ""; }
     if (id === device) { return deviceName ? deviceName + " (this phone)" : "this phone"; }
@@ -304,7 +304,7 @@
         return { result: cannot ? "cannot_check" : "not_valid", code: code, message: NOT_ON_LIST[found.error] };
       }
       var t = found.entry;
-      var ticket = { name: t.name, type: t.type, reference: t.ref };
+      var ticket = { name: t.name, type: t.type, reference: t.ref, access: t.access || "" };
       if (t.status !== "valid") {
         return { result: "not_valid", code: code, ticket: ticket, message: OFFLINE_REFUSALS[t.status] || "This ticket has not been paid for." };
       }
@@ -400,7 +400,7 @@
     return keys.filter(function (key) { return orders[list.tickets[key].order]; }).slice(0, 40).map(function (key) {
       var t = list.tickets[key];
       var at = local[key] ? local[key].at : t.checked_in_at;
-      return { code: t.ref, name: t.name, type: t.type, reference: t.ref, order_reference: t.order, status: t.status, checked_in_at: at, by: t.by };
+      return { code: t.ref, name: t.name, type: t.type, reference: t.ref, order_reference: t.order, status: t.status, checked_in_at: at, by: t.by, access: t.access || "" };
     });
   }
   function renderSearch(found, q) {
@@ -459,6 +459,13 @@
     ref.textContent = a.reference;
     text.appendChild(ref);
     text.appendChild(document.createElement("br"));
+    if (a.access) {
+      var access = document.createElement("strong");
+      access.textContent = "Access: ";
+      text.appendChild(access);
+      text.appendChild(document.createTextNode(a.access));
+      text.appendChild(document.createElement("br"));
+    }
     if (a.status !== "valid") {
       var tag = document.createElement("span");
       tag.className = "door-tag door-tag--invalid";

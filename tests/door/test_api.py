@@ -32,6 +32,7 @@ def test_tickets_bought_through_stripe_are_admitted_once(api, client, sale, sess
             "name": "Ada Lovelace",
             "type": "Standard",
             "reference": codes[0][:4] + "-" + codes[0][4:8],
+            "access": "",
         },
         "checked_in_at": first["checked_in_at"],
         "by": "Dora Door",

@@ -14,7 +14,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from booking import images
-from booking.domain import catalogue, event_admin, event_forms, event_overview, inputs, venues
+from booking.domain import (
+    access_needs,
+    catalogue,
+    event_admin,
+    event_forms,
+    event_overview,
+    inputs,
+    venues,
+)
 from booking.domain.errors import Conflict, InvalidInput
 from booking.models import EventStatus
 from booking.templating import LocalTime
@@ -38,6 +46,7 @@ async def event_page(request: Request) -> Response:
         "view": view,
         "activity": view.activity,
         "checklist": checklist,
+        "needs": await svc.read(access_needs.tally, event_id=event_id),
         "address": venues.address(view.venue) if view.venue else "",
     }
     return page(request, "admin/event.html", context)

@@ -38,6 +38,7 @@ HEADER = [
     "Order reference",
     "Complimentary",
     "Checked in at",
+    "Access needs",
 ]
 VALID_ONLY = (TicketStatus.VALID,)
 PAGE = 500
@@ -91,6 +92,7 @@ def attendee_rows(
                 a.order_reference,
                 "Yes" if a.complimentary else "No",
                 _local(a.checked_in_at, zone),
+                a.access_needs,
             ]
         if len(page) < PAGE:
             return

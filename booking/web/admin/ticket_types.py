@@ -20,11 +20,15 @@ async def _overview(request: Request, event_id: int) -> event_overview.Overview:
     return await svc.read(event_overview.overview, event_id=event_id, now=svc.now())
 
 
+def _places() -> list[tuple[str, str]]:
+    return [(str(place), label) for place, label in ticket_types.PLACES.items()]
+
+
 async def add(request: Request) -> Response:
     svc = services(request)
     event_id = path_id(request, "event_id")
     view = await _overview(request, event_id)
-    values: dict[str, Any] = {"max_per_order": "10", "visible": "yes"}
+    values: dict[str, Any] = {"max_per_order": "10", "visible": "yes", "access_place": ""}
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = values_of(await request.form())
@@ -38,12 +42,21 @@ async def add(request: Request) -> Response:
                     actor=await actor(request),
                     now=svc.now(),
                 )
+            except InvalidInput as exc:
+                errors = exc.errors
             except Conflict as exc:
                 flash(request, exc.message)
+                return redirect(request, "admin_event", event_id=event_id)
             else:
                 flash(request, f"{tt.name} tickets added.")
-            return redirect(request, "admin_event", event_id=event_id)
-    context = {"view": view, "values": values, "errors": errors, "ticket_type": None}
+                return redirect(request, "admin_event", event_id=event_id)
+    context = {
+        "view": view,
+        "values": values,
+        "errors": errors,
+        "ticket_type": None,
+        "places": _places(),
+    }
     return page(request, "admin/ticket_type_form.html", context, status=400 if errors else 200)
 
 
@@ -81,6 +94,7 @@ async def edit(request: Request) -> Response:
         "errors": errors,
         "ticket_type": row.ticket_type,
         "taken": row.taken,
+        "places": _places(),
     }
     return page(request, "admin/ticket_type_form.html", context, status=400 if errors else 200)
 
