@@ -23,20 +23,20 @@ def _token(http: httpx.Client, path: str) -> str:
     return match.group(1)
 
 
-def _serve(tmp_path: Path, database_url: str, standin_port: int, processes: Processes) -> list[str]:
+def _serve(tmp_path: Path, database_url: str, processes: Processes) -> list[str]:
     ports = [free_port(), free_port()]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
-    env = clean_env(
-        ENVIRONMENT="test",
-        DATABASE_URL=database_url,
-        SECRET_KEY=TEST_SECRET,
-        BASE_URL=urls[0],
-        RUN_JOBS="false",
-        STRIPE_STANDIN_PORT=str(standin_port),
-        MEDIA_DIR=str(tmp_path / "media"),
-    )
     procs = []
     for n, port in enumerate(ports):
+        env = clean_env(
+            ENVIRONMENT="test",
+            DATABASE_URL=database_url,
+            SECRET_KEY=TEST_SECRET,
+            BASE_URL=urls[0],
+            RUN_JOBS="false",
+            STRIPE_STANDIN_PORT=str(free_port()),  # each serve starts its own stand-in
+            MEDIA_DIR=str(tmp_path / "media"),
+        )
         log = (tmp_path / f"serve-{n}.log").open("wb")
         args = [sys.executable, "-m", "booking", "serve", "--port", str(port)]
         procs.append(processes.start(args, cwd=tmp_path, env=env, stdout=log, stderr=log))
@@ -46,12 +46,12 @@ def _serve(tmp_path: Path, database_url: str, standin_port: int, processes: Proc
 
 
 def test_an_edit_through_one_process_shows_at_once_through_the_other(
-    tmp_path, database_url, session, organiser, standin_server, processes
+    tmp_path, database_url, session, organiser, processes
 ):
     event = make_event(session, title="London and Brexit")
     make_ticket_type(session, event)
     speaker = make_speaker(session, event, name="Daniel Moylan")
-    one, other = _serve(tmp_path, database_url, standin_server.port, processes)
+    one, other = _serve(tmp_path, database_url, processes)
     page = f"/events/{event.slug}"
     readers = [httpx.Client(base_url=url) for url in (one, other)]
     before = {}
