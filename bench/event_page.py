@@ -3,7 +3,7 @@ cold, against a bare Starlette page.
 
 Starts booking twice (two worker processes each by default) on a temporary database loaded
 with the demo data: once as it runs (warm: each process keeps its rendered public pages)
-and once with PAGE_CACHE=false (cold: every request read and rendered), and a bare
+and once keeping none (cold: every request read and rendered, see cold_app.py), and a bare
 Starlette app serving a page of the same size from the same rows (see bare_app.py), all on
 127.0.0.1. Then, one target after another, interleaved, runs the load generator
 (loadgen.py, separate processes) with N keep-alive connections for T seconds after a
@@ -328,13 +328,12 @@ def run(args: argparse.Namespace) -> int:
             base_url=f"http://{HOST}:{cold_port}",
             workdir=workdir,
             thread_limit=args.thread_limit,
-            extra={"PAGE_CACHE": "false"},
         )
         print(f"starting booking without its page cache on {HOST}:{cold_port}")
         cold = start_server(
             procs,
             name="booking-cold",
-            app="booking",
+            app="booking-cold",
             port=cold_port,
             env=cold_env,
             cwd=workdir,

@@ -56,8 +56,6 @@ class Settings:
     media_dir: str = "var/media"
     thread_limit: int = 4
     run_jobs: bool = True
-    # Keep rendered public pages in each process (booking.web.pagecache); off only to measure.
-    page_cache: bool = True
     # The publisher's brand until an organiser sets it in the back office (Site settings).
     site_name: str = "Debates and events"
     brand_colour: str = "#1d1d3b"
