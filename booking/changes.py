@@ -45,8 +45,6 @@ WATCHED: tuple[type, ...] = (
     Event,
     EventOrganiser,
     EventSpeaker,
-    Order,
-    OrderLine,
     Organisation,
     PromoLink,
     SiteBrand,
