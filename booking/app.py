@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio.to_thread
@@ -111,7 +112,7 @@ def create_app(
         Mount("/static", FingerprintedFiles(directory=resource_dir("static")), name="static"),
         Mount("/media", StaticFiles(directory=media, check_dir=False), name="media"),
     ]
-    headers = {
+    headers: dict[str, Any] = {
         "hsts": settings.https,
         "payment_origin": f"http://127.0.0.1:{settings.stripe_standin_port}"
         if settings.uses_stripe_standin
@@ -144,5 +145,5 @@ def create_app(
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.state.services = services
-    app.state.headers = default_headers(**headers)  # type: ignore[arg-type]
+    app.state.headers = default_headers(**headers)
     return app

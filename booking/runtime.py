@@ -70,7 +70,7 @@ class Services:
         lock = self.extras.get("write_lock")
         if lock is None:
             lock = self.extras["write_lock"] = anyio.Lock()
-        return lock  # type: ignore[no-any-return]
+        return lock
 
     async def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """Run a domain function that manages its own transactions in the thread pool."""
