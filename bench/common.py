@@ -184,7 +184,11 @@ def child_pids(pid: int) -> list[int]:
 
 
 # -- servers ----------------------------------------------------------------------------------
-APP_TARGETS = {"booking": "booking.asgi:make_app", "bare": "bare_app:make_app"}
+APP_TARGETS = {
+    "booking": "booking.asgi:make_app",
+    "booking-cold": "cold_app:make_app",
+    "bare": "bare_app:make_app",
+}
 STARTED = "Application startup complete"
 
 

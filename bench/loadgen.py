@@ -43,6 +43,7 @@ async def connection_loop(
     timeout: float,
     keep_cookies: bool,
     path: str,
+    headers: dict[str, str],
     tally: Tally,
 ) -> None:
     loop = asyncio.get_running_loop()
@@ -64,7 +65,7 @@ async def connection_loop(
                 jar = response.cookies()
                 if jar:
                     cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
-                    raw = conn.build("GET", path, {"Accept": "text/html", "Cookie": cookie}, None)
+                    raw = conn.build("GET", path, {**headers, "Cookie": cookie}, None)
                     cookie_sent = True
             if start <= t1 <= end:
                 tally.latencies_us.append(int((t1 - t0) * 1e6))
@@ -81,7 +82,10 @@ async def generate(args: argparse.Namespace) -> Tally:
     start, end = args.start_at + offset, args.end_at + offset
     tally = Tally()
     probe = HTTPConnection(args.host, args.port, timeout=args.timeout)
-    raw = probe.build("GET", args.path, {"Accept": "text/html"}, None)
+    headers = {"Accept": "text/html"}
+    if args.accept_encoding:
+        headers["Accept-Encoding"] = args.accept_encoding
+    raw = probe.build("GET", args.path, headers, None)
     tasks = [
         asyncio.create_task(
             connection_loop(
@@ -93,6 +97,7 @@ async def generate(args: argparse.Namespace) -> Tally:
                 timeout=args.timeout,
                 keep_cookies=args.cookies,
                 path=args.path,
+                headers=headers,
                 tally=tally,
             )
         )
@@ -122,6 +127,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     parser.add_argument(
         "--cookies", action="store_true", help="send back each connection's first cookies"
+    )
+    parser.add_argument(
+        "--accept-encoding", default="", help="the Accept-Encoding header to send (none if empty)"
     )
     args = parser.parse_args()
     require_loopback(args.host)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 from starlette.applications import Starlette
@@ -25,6 +27,7 @@ from booking.settings import Settings, resource_dir
 from booking.templating import make_templates
 from booking.web import routes as web_routes
 from booking.web.boundary import RefuseNul
+from booking.web.compression import Compression
 from booking.web.security import (
     CSRFMiddleware,
     SecurityHeadersMiddleware,
@@ -32,9 +35,18 @@ from booking.web.security import (
     with_defaults,
 )
 from booking.web.services import Services, render
+from booking.web.static import FingerprintedFiles
 
 log = logging.getLogger("booking")
 CSRF_EXEMPT = ("/stripe/webhook",)
+# Forms on pages any cache may keep: they post without a session (booking.web.security).
+# The forms on the cached public event page: buying, and joining the waiting list.
+OPEN_FORMS = re.compile(r"/events/[^/]+/(checkout|waitlist)")
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _wants_json(request: Request) -> bool:
@@ -106,7 +118,7 @@ def create_app(
 
     routes = [
         *web_routes(),
-        Mount("/static", StaticFiles(directory=resource_dir("static")), name="static"),
+        Mount("/static", FingerprintedFiles(directory=resource_dir("static")), name="static"),
         Mount("/media", StaticFiles(directory=media, check_dir=False), name="media"),
     ]
     hsts = settings.https
@@ -117,6 +129,7 @@ def create_app(
     )
     middleware = [
         Middleware(SecurityHeadersMiddleware, hsts=hsts, payment_origin=payment_origin),
+        Middleware(Compression),
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,
@@ -125,7 +138,13 @@ def create_app(
             https_only=settings.https,
             max_age=14 * 24 * 3600,
         ),
-        Middleware(CSRFMiddleware, exempt=CSRF_EXEMPT),
+        Middleware(
+            CSRFMiddleware,
+            exempt=CSRF_EXEMPT,
+            open_forms=OPEN_FORMS,
+            form_key=services.form_key,
+            origins=[origin(settings.base_url)],
+        ),
         Middleware(RefuseNul),
     ]
     app = Starlette(

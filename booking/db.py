@@ -19,6 +19,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
+from booking import changes as changes  # registers the content-version session events
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -88,6 +90,11 @@ class Database:
     def write_session(self) -> Session:
         """A session whose transactions lock the database for writing on SQLite."""
         return Session(self.write_engine, expire_on_commit=False)
+
+    def content_version(self) -> int:
+        """The counter cached public pages are keyed on (booking.changes)."""
+        with self.engine.connect() as conn:
+            return changes.current(conn)
 
     def ping(self) -> bool:
         try:

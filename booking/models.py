@@ -639,6 +639,7 @@ __all__ = [
     "AuditEntry",
     "BulkJob",
     "CheckIn",
+    "ContentVersion",
     "CheckInConflict",
     "HolderMessage",
     "Invitation",
@@ -695,3 +696,12 @@ class SiteBrand(SQLModel, table=True):
     legal_name: str = Field(default="", max_length=200)
     postal_address: str = Field(default="", max_length=500)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class ContentVersion(SQLModel, table=True):
+    """One row (id 1) whose counter rises with every committed change to what the public
+    pages show (booking.changes); cached pages are keyed on it."""
+
+    __tablename__ = "content_version"
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = 0

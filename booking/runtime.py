@@ -32,6 +32,13 @@ class Services:
 
         return derive_key(self.settings.secret_key, "tickets")
 
+    @property
+    def form_key(self) -> bytes:
+        """Signs the tokens of forms on pages any cache may keep (booking.web.security)."""
+        from booking.domain.tickets import derive_key
+
+        return derive_key(self.settings.secret_key, "open-forms")
+
     def now(self) -> datetime:
         return self.clock()
 

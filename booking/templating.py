@@ -14,6 +14,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
+from booking import static_assets
 from booking.domain import venues
 from booking.settings import resource_dir
 
@@ -103,6 +104,8 @@ def url_for(context: Any, name: str, /, **params: Any) -> str:
     key = (name, tuple(sorted(params.items())))
     path = cache.get(key)
     if path is None:
+        if name == "static" and "path" in params:  # fingerprinted: cached for a year
+            params = {**params, "path": static_assets.fingerprinted(params["path"])}
         path = SitePath(router.url_path_for(name, **params))
         if len(cache) < 4096:
             cache[key] = path

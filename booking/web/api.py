@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from booking.domain import catalogue
 from booking.models import Event, Venue
-from booking.web import openapi
+from booking.web import openapi, pagecache
 from booking.web.services import absolute_url, services
 
 
@@ -39,6 +39,10 @@ def _event_summary(request: Request, event: Any, venue: Any) -> dict[str, Any]:
 
 
 async def list_events(request: Request) -> Response:
+    return await pagecache.serve(request, ("api_events",), lambda: _list_events(request))
+
+
+async def _list_events(request: Request) -> Response:
     svc = services(request)
 
     def load(session: Session) -> tuple[list[Event], list[Event], dict[int | None, Venue]]:
@@ -55,6 +59,11 @@ async def list_events(request: Request) -> Response:
 
 
 async def event_detail(request: Request) -> Response:
+    key = ("api_event", request.path_params["slug"])
+    return await pagecache.serve(request, key, lambda: _event_detail(request))
+
+
+async def _event_detail(request: Request) -> Response:
     svc = services(request)
     page = await svc.read(catalogue.event_page, slug=request.path_params["slug"], now=svc.now())
     data = _event_summary(request, page.event, page.venue)

@@ -18,7 +18,7 @@ from booking.domain import catalogue, orders, questions
 from booking.domain.errors import BookingError, InvalidInput, NotFound
 from booking.models import OrderLine
 from booking.payments import LineItem, PaymentError
-from booking.web import attribution
+from booking.web import attribution, pagecache
 from booking.web.public import NAME_SLOTS, event_context, load_event_page
 from booking.web.security import CSRF_FIELD
 from booking.web.services import absolute_url, render, services
@@ -55,7 +55,7 @@ async def _rerender(
     view = await attribution.apply_code(request, page, values.get("code", ""))
     context = event_context(request, page, view)
     context.update(values=values, errors=errors)
-    return render(request, "public/event.html", context, status_code=status)
+    return pagecache.private(render(request, "public/event.html", context, status_code=status))
 
 
 def _ticket_names(values: dict[str, str]) -> dict[int, str]:

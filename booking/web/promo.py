@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from booking.domain import promo
-from booking.web import attribution
+from booking.web import attribution, pagecache
 from booking.web.public import LANDING_KEY, load_event_page
 from booking.web.services import absolute_url, render, services
 
@@ -32,9 +32,15 @@ async def short_link(request: Request) -> Response:
 
 
 async def embed(request: Request) -> Response:
+    """The same for every reader of an article: kept in every cache, per promo code."""
+    slug = request.path_params["slug"]
+    code = request.query_params.get("promo", "")[:40]
+    return await pagecache.serve(request, ("embed", slug, code), lambda: _embed(request, code))
+
+
+async def _embed(request: Request, code: str) -> Response:
     svc = services(request)
     page = await load_event_page(request, request.path_params["slug"])
-    code = request.query_params.get("promo", "")[:40]
     link = await svc.read(promo.resolve, code=code) if code else None
     target = request.url_for("event", slug=page.event.slug).path
     if link and link[1].id == page.event.id:
@@ -43,7 +49,7 @@ async def embed(request: Request) -> Response:
         request,
         "public/embed.html",
         {"page": page, "event": page.event, "buy_url": absolute_url(request, target)},
-        headers={"Content-Security-Policy": EMBED_CSP, "Cache-Control": "public, max-age=60"},
+        headers={"Content-Security-Policy": EMBED_CSP},
     )
 
 

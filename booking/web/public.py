@@ -10,7 +10,8 @@ from starlette.routing import Route
 from booking import ics
 from booking.domain import catalogue, questions, waitlist
 from booking.models import Event, Venue
-from booking.web import attribution, seo
+from booking.web import attribution, pagecache, seo
+from booking.web.security import open_form_token
 from booking.web.services import absolute_url, render, services
 
 NAME_SLOTS = 10  # at most this many "Name on ticket N" fields on the buy form
@@ -18,6 +19,12 @@ LANDING_KEY = "land_on_tickets"
 
 
 async def home(request: Request) -> Response:
+    if pagecache.anonymous(request):
+        return await pagecache.serve(request, ("home",), lambda: _home(request))
+    return pagecache.private(await _home(request))
+
+
+async def _home(request: Request) -> Response:
     svc = services(request)
 
     def load(session: Session) -> tuple[list[Event], list[Event], dict[int | None, Venue]]:
@@ -45,6 +52,7 @@ def event_context(
     offers = view.offers if view else page.offers
     prices = view.prices if view else {}
     buyable = [o for o in offers if o.state.buyable] if not page.is_cancelled else []
+    checkout = request.url_for("checkout_start", slug=page.event.slug).path
     return {
         "page": page,
         "event": page.event,
@@ -72,11 +80,31 @@ def event_context(
         "waitlist_open": waitlist.is_open(page),
         "waitlist_types": waitlist.choices(page),
         "waitlist_max": waitlist.max_quantity(page),
+        # Needs no cookie, so the page with the buy form can be cached (booking.web.security).
+        "checkout_token": open_form_token(svc.form_key, checkout),
+        "waitlist_token": open_form_token(
+            svc.form_key, request.url_for("waitlist_join", slug=page.event.slug).path
+        ),
     }
 
 
 async def event(request: Request) -> Response:
-    page = await load_event_page(request, request.path_params["slug"])
+    slug = request.path_params["slug"]
+    if pagecache.anonymous(request):
+        return await pagecache.serve(request, ("event", slug), lambda: _first_visit(request, slug))
+    return pagecache.private(await _personal(request, slug))
+
+
+async def _first_visit(request: Request, slug: str) -> Response:
+    """The page every first visitor gets: no code, no promo link, nothing from a session."""
+    page = await load_event_page(request, slug)
+    context = event_context(request, page)
+    context.update(values={"code": ""}, errors={})
+    return render(request, "public/event.html", context)
+
+
+async def _personal(request: Request, slug: str) -> Response:
+    page = await load_event_page(request, slug)
     await attribution.record_arrival(request, page.event)
     assert page.event.id is not None
     code = request.query_params.get("code", "")[:40] or attribution.carried_code(
@@ -94,6 +122,13 @@ async def event(request: Request) -> Response:
 
 
 async def event_ics(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    # The calendar's UIDs name the host the file was asked from.
+    key = ("ics", slug, request.url.hostname)
+    return await pagecache.serve(request, key, lambda: _event_ics(request))
+
+
+async def _event_ics(request: Request) -> Response:
     svc = services(request)
     page = await load_event_page(request, request.path_params["slug"])
     url = absolute_url(request, request.url_for("event", slug=page.event.slug).path)

@@ -4,12 +4,22 @@ The session lives in a signed cookie (no server memory), so any app process can 
 request. Every unsafe request carries a CSRF token tied to that session, in the form field
 `csrf_token` or the `X-CSRF-Token` header; webhooks, which prove themselves by signature,
 are the only exemption.
+
+A few forms sit on pages that any cache may keep (the buy form on the event page), so they
+cannot carry a session's token: they carry an "open form" token instead, a signature of the
+form's address and the hour it was made (`open_form_token`), valid for OPEN_FORM_HOURS, and
+a post without the session's token is taken only if the browser says it came from this
+site (`Sec-Fetch-Site`, `Origin`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
+import re
 import secrets
+import time
 from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit
 
@@ -108,6 +118,14 @@ class _Trimmed:
             self.out += b"\r\n"
 
 
+OPEN_FORM_HOURS = 6
+CROSS_SITE = (
+    "This form was sent from another site, so it was refused and nothing was booked. "
+    "Open the event page on this site and try again."
+)
+EXPIRED = "This form has expired. Go back, reload the page and try again."
+
+
 def csrf_token(request: Request) -> str:
     """The session's CSRF token, made on first use."""
     token = request.session.get(CSRF_FIELD)
@@ -115,6 +133,55 @@ def csrf_token(request: Request) -> str:
         token = secrets.token_urlsafe(32)
         request.session[CSRF_FIELD] = token
     return str(token)
+
+
+class LazyToken:
+    """`{{ csrf_token }}` for templates: the session (and its cookie) is only made when a
+    page really renders a form, so a page without one sets no cookie."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    def __str__(self) -> str:
+        return csrf_token(self.request)
+
+    def __html__(self) -> str:
+        return str(self)
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def _sign(key: bytes, action: str, hour: int) -> str:
+    mac = hmac.new(key, f"{action}\n{hour}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:24]).decode()
+
+
+def open_form_token(key: bytes, action: str, *, now: float | None = None) -> str:
+    """A token for a form that posts to the path `action`, needing no cookie."""
+    hour = int((time.time() if now is None else now) // 3600)
+    return f"{hour}.{_sign(key, action, hour)}"
+
+
+def open_form_token_valid(key: bytes, action: str, token: str, *, now: float | None = None) -> bool:
+    hour_text, _, mac = token.partition(".")
+    if not hour_text.isascii() or not hour_text.isdigit() or len(hour_text) > 12:
+        return False
+    hour = int(hour_text)
+    age = int((time.time() if now is None else now) // 3600) - hour
+    return 0 <= age < OPEN_FORM_HOURS and hmac.compare_digest(_sign(key, action, hour), mac)
+
+
+def cross_site(headers: Headers, scope: Scope, origins: Iterable[str]) -> bool:
+    """Whether the browser says this request was sent by another site's page."""
+    site = headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return True
+    origin = headers.get("origin")
+    if origin is None:
+        return False
+    own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
+    return origin.rstrip("/") not in {own, *origins}
 
 
 def _form_token(body: bytes, content_type: str) -> str | None:
@@ -133,11 +200,26 @@ def _form_token(body: bytes, content_type: str) -> str | None:
 
 
 class CSRFMiddleware:
-    """Refuses unsafe requests without the session's token (403), before any handler runs."""
+    """Refuses unsafe requests without the session's token (403), before any handler runs.
 
-    def __init__(self, app: ASGIApp, *, exempt: Iterable[str] = ()) -> None:
+    Posts to a path `open_forms` matches may carry an open-form token signed with `form_key`
+    instead, when they come from this site (`origins` lists its origins besides the one
+    the request names)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        exempt: Iterable[str] = (),
+        open_forms: re.Pattern[str] | None = None,
+        form_key: bytes = b"",
+        origins: Iterable[str] = (),
+    ) -> None:
         self.app = app
         self.exempt = tuple(exempt)
+        self.open_forms = open_forms
+        self.form_key = form_key
+        self.origins = frozenset(o.rstrip("/") for o in origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
@@ -193,11 +275,9 @@ class CSRFMiddleware:
             }
         if given is None:
             given = _form_token(body, headers.get("content-type", ""))
-        if not expected or not given or not hmac.compare_digest(str(expected), given):
-            response = PlainTextResponse(
-                "This form has expired. Go back, reload the page and try again.", 403
-            )
-            await response(scope, receive, send)
+        refusal = self._refusal(scope, headers, expected, given)
+        if refusal:
+            await PlainTextResponse(refusal, 403)(scope, receive, send)
             return
         sent = False
 
@@ -209,6 +289,21 @@ class CSRFMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _refusal(
+        self, scope: Scope, headers: Headers, expected: object, given: str | None
+    ) -> str | None:
+        """Why the request is refused, or None when it may go on."""
+        if expected and given and hmac.compare_digest(str(expected), given):
+            return None
+        path = scope["path"]
+        if self.open_forms is None or not self.open_forms.fullmatch(path):
+            return EXPIRED
+        if cross_site(headers, scope, self.origins):
+            return CROSS_SITE
+        if given and open_form_token_valid(self.form_key, path, given):
+            return None
+        return EXPIRED
 
 
 def default_headers(*, hsts: bool, payment_origin: str) -> dict[bytes, bytes]:
@@ -245,7 +340,15 @@ def with_defaults(
     cache = b",".join(v.lower() for k, v in raw if k.lower() == b"cache-control")
     if b"public" in cache:
         raw = [(k, v) for k, v in raw if k.lower() != b"set-cookie"]
+        raw = [(k, _without_cookie(v) if k.lower() == b"vary" else v) for k, v in raw]
+        raw = [(k, v) for k, v in raw if k.lower() != b"vary" or v]
     return raw + [(k, v) for k, v in wanted.items() if k not in present]
+
+
+def _without_cookie(vary: bytes) -> bytes:
+    """A shared copy is the same for everyone: it does not vary on the cookie."""
+    names = [n.strip() for n in vary.split(b",")]
+    return b", ".join(n for n in names if n and n.lower() != b"cookie")
 
 
 class SecurityHeadersMiddleware:

@@ -24,14 +24,14 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> Response:
     from booking import branding
-    from booking.web.security import csrf_token
+    from booking.web.security import LazyToken
 
     svc = services(request)
     ctx = {
         "settings": svc.settings,
         "brand": branding.current(svc),
         "now": svc.now(),
-        "csrf_token": csrf_token(request) if "session" in request.scope else "",
+        "csrf_token": LazyToken(request) if "session" in request.scope else "",
         **(context or {}),
     }
     return svc.templates.TemplateResponse(
