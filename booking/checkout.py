@@ -273,17 +273,20 @@ async def _send_what_is_left(
     except PaymentError as exc:
         log.warning("could not read the charge of %s: %s", refund.order_reference, exc)
         return False
-    replacement = await svc.write(
+    order_id = await svc.write(
         stripe_refunds.replace_refused,
         refund_id=refund.refund_id,
         error=f"{refused.code}: {refused}",
         made=made,
-        left=charge.left if charge else 0,
+        charged=charge.amount if charge else 0,
         now=svc.now(),
     )
-    if replacement is None or replaced >= MAX_REPLACEMENTS:
-        return False  # nothing left to send, or the refunds job sends it
-    return await send_refund(svc, replacement, replaced=replaced + 1)
+    if order_id is None or replaced >= MAX_REPLACEMENTS:
+        return False  # settled meanwhile, or the refunds job sends what replaced it
+    sent = 0
+    for pending in await svc.read(refunds.outgoing, order_id=order_id):
+        sent += await send_refund(svc, pending, replaced=replaced + 1)
+    return sent > 0
 
 
 async def send_refunds_for(svc: Services, *, order_id: int) -> int:

@@ -16,6 +16,7 @@ import logging
 
 from booking import checkout
 from booking.domain import orders, stripe_refunds
+from booking.models import Order
 from booking.payments import Charge
 from booking.runtime import Services
 
@@ -35,16 +36,18 @@ async def charge_refunded(svc: Services, charge: Charge) -> str:
     return "recorded" if await _record(svc, charge) is not None else "unknown_order"
 
 
-async def _record(svc: Services, charge: Charge) -> object:
+async def _record(svc: Services, charge: Charge) -> Order | None:
     assert charge.payment_intent is not None
     made = await checkout.payments(svc).list_refunds(payment_intent=charge.payment_intent)
-    return await svc.write(
+    found: Order | None = await svc.write(
         stripe_refunds.record,
         payment_intent=charge.payment_intent,
         made=made,
+        charged=charge.amount,
         reported=charge.amount_refunded,
         now=svc.now(),
     )
+    return found
 
 
 async def _record_payment(svc: Services, charge: Charge) -> bool:

@@ -7,10 +7,12 @@ its Stripe refund id, so it is counted once however often it is read. A refund w
 metadata names one of this app's rows is that row (its answer was lost): it is marked
 succeeded, never recorded a second time.
 
-A refund Stripe refused because the charge has less left than it asks for is marked failed
-and replaced by one for what is left (under a key of its own: Stripe keeps the refusal
-under the old one), taking over its tickets, so the buyer still gets back all they are
-owed and never more than the charge.
+Pending refunds are then fitted to what the charge has left, oldest first: one that no
+longer fits could never be made, so it is marked failed and replaced by one for the part
+that fits (under a key of its own: a key names one request), taking over its tickets. A
+refund Stripe refused as too large is replaced the same way. So the buyer gets back all
+they are owed and never more than the charge, and the ledger's succeeded and pending
+refunds never add up to more than was paid.
 """
 
 from __future__ import annotations
@@ -60,11 +62,24 @@ def _named(order: Order, made: StripeRefund) -> int | None:
 
 
 def record_in(
-    session: Session, *, order: Order, made: Sequence[StripeRefund], now: datetime
-) -> int:
+    session: Session,
+    *,
+    order: Order,
+    made: Sequence[StripeRefund],
+    charged: int,
+    now: datetime,
+) -> None:
     """Bring the charge's refunds into the ledger, in the caller's transaction with the
-    order locked: a row of ours whose answer was lost is marked succeeded, and each refund
-    Stripe made that no row knows of gets a succeeded row. Returns how many rows changed."""
+    order locked: a row of ours whose answer was lost is marked succeeded, each refund
+    Stripe made that no row knows of gets a succeeded row, and pending refunds are cut to
+    what the charge (of `charged`) has left (see `_fit`)."""
+    _record_made(session, order=order, made=made, now=now)
+    _fit(session, order=order, left=charged - returned(made), now=now)
+
+
+def _record_made(
+    session: Session, *, order: Order, made: Sequence[StripeRefund], now: datetime
+) -> None:
     assert order.id is not None
     known = set(
         session.exec(
@@ -73,13 +88,12 @@ def record_in(
             )
         ).all()
     )
-    changed = 0
     for r in made:
         if r.status in GONE or r.id in known:
             continue
         ours = _named(order, r)
         if ours is not None:
-            changed += refunds.succeeded_in(
+            refunds.succeeded_in(
                 session,
                 refund_id=ours,
                 stripe_refund_id=r.id,
@@ -111,8 +125,64 @@ def record_in(
             order_id=order.id,
             data={"amount": r.amount, "stripe_refund_id": r.id},
         )
-        changed += 1
-    return changed
+
+
+def _fit(session: Session, *, order: Order, left: int, now: datetime) -> None:
+    """Pending refunds, oldest first, within what the charge has `left`: one that no longer
+    fits could never be made (refunds only ever take from what is left), so it is marked
+    failed and replaced by one for the part that still fits, if any."""
+    assert order.id is not None
+    pending = [
+        r
+        for r in refunds.for_order(session, order_id=order.id)
+        if r.status == refunds.RefundStatus.PENDING
+    ]
+    for refund in pending:
+        if refund.amount <= left:
+            left -= refund.amount
+            continue
+        assert refund.id is not None
+        error = f"superseded: the charge had {max(left, 0)} left"
+        replacement = _replace(session, order=order, refund=refund, left=left, error=error, now=now)
+        left -= replacement.amount if replacement else 0
+
+
+def _replace(
+    session: Session, *, order: Order, refund: Refund, left: int, error: str, now: datetime
+) -> Refund | None:
+    """Mark a pending refund failed and open one for what is left of it (at most `left`)
+    in its place, taking over its tickets. None when nothing is left to send."""
+    assert refund.id is not None and order.id is not None
+    if not refunds.failed_in(session, refund_id=refund.id, error=error, now=now):
+        return None
+    amount = min(refund.amount, left)
+    if amount <= 0 or not order.stripe_payment_intent:
+        return None
+    replacement = refunds.new_in(
+        session,
+        order,
+        amount=amount,
+        currency=refund.currency,
+        reason=refund.reason,
+        now=now,
+        created_by=refund.created_by,
+    )
+    session.execute(
+        update(Ticket).where(col(Ticket.refund_id) == refund.id).values(refund_id=replacement.id)
+    )
+    audit.record(
+        session,
+        "refund.replaced",
+        subject_type="refund",
+        subject_id=replacement.id,
+        actor="system",
+        now=now,
+        event_id=order.event_id,
+        order_id=order.id,
+        data={"amount": amount, "replaces": refund.id, "asked": refund.amount},
+    )
+    refunds.sync_in(session, order=order)
+    return replacement
 
 
 def record(
@@ -120,18 +190,19 @@ def record(
     *,
     payment_intent: str,
     made: Sequence[StripeRefund],
+    charged: int,
     reported: int,
     now: datetime,
 ) -> Order | None:
-    """Stripe says the charge of `payment_intent` has had `reported` back in all, by these
-    refunds: record them (see `record_in`) and what they add up to. None when no order has
-    this payment recorded."""
+    """Stripe says the charge of `payment_intent` (of `charged`) has had `reported` back in
+    all, by these refunds: record them (see `record_in`) and what they add up to. None when
+    no order has this payment recorded."""
     with session.begin():
         found = orders.by_payment_intent(session, payment_intent=payment_intent)
         order = refunds.lock_order(session, found.id) if found and found.id else None
         if order is None:
             return None
-        record_in(session, order=order, made=made, now=now)
+        record_in(session, order=order, made=made, charged=charged, now=now)
         return orders.reported_in(
             session, order=order, amount_refunded=max(reported, returned(made)), now=now
         )
@@ -143,61 +214,25 @@ def replace_refused(
     refund_id: int,
     error: str,
     made: Sequence[StripeRefund],
-    left: int,
+    charged: int,
     now: datetime,
-) -> refunds.Outgoing | None:
-    """Stripe refused this pending refund as more than its charge has left (`left`, as
-    Stripe reports it now, after the refunds `made`): record those refunds, mark this one
-    failed and open one for what is left of it in its place. Returns the replacement to
-    send; None when nothing is left to send (or the refund was settled meanwhile)."""
+) -> int | None:
+    """Stripe refused this pending refund as more than its charge (of `charged`) has left
+    after the refunds `made`: record those (see `record_in`), and replace this one by one
+    for what is left of it, even if it seems to fit, as its key now holds the refusal.
+    Returns the order's id, whose pending refunds are to be sent; None if the refund was
+    settled meanwhile."""
     with session.begin():
         refund = session.get(Refund, refund_id, populate_existing=True)
         if refund is None or refund.status != refunds.RefundStatus.PENDING:
             return None
         order = refunds.lock_order(session, refund.order_id)
         assert order is not None and order.id is not None
-        record_in(session, order=order, made=made, now=now)
-        if not refunds.failed_in(session, refund_id=refund_id, error=error, now=now):
-            return None  # it was made after all: `made` named it
-        amount = min(refund.amount, left)
-        replacement = None
-        if amount > 0 and order.stripe_payment_intent:
-            replacement = refunds.new_in(
-                session,
-                order,
-                amount=amount,
-                currency=refund.currency,
-                reason=refund.reason,
-                now=now,
-                created_by=refund.created_by,
-            )
-            session.execute(
-                update(Ticket)
-                .where(col(Ticket.refund_id) == refund_id)
-                .values(refund_id=replacement.id)
-            )
-            audit.record(
-                session,
-                "refund.replaced",
-                subject_type="refund",
-                subject_id=replacement.id,
-                actor="system",
-                now=now,
-                event_id=order.event_id,
-                order_id=order.id,
-                data={"amount": amount, "replaces": refund_id, "asked": refund.amount},
-            )
+        _record_made(session, order=order, made=made, now=now)
+        session.refresh(refund)
+        left = charged - returned(made)
+        if refund.status == refunds.RefundStatus.PENDING:  # not made after all
+            _replace(session, order=order, refund=refund, left=left, error=error, now=now)
+        _fit(session, order=order, left=left, now=now)
         orders.reported_in(session, order=order, amount_refunded=returned(made), now=now)
-        if replacement is None:
-            return None
-        assert replacement.id is not None
-        return refunds.Outgoing(
-            refund_id=replacement.id,
-            order_id=order.id,
-            order_reference=order.reference,
-            payment_intent=order.stripe_payment_intent or "",
-            amount=replacement.amount,
-            idempotency_key=replacement.idempotency_key,
-            reason=replacement.reason,
-            created_at=replacement.created_at,
-        )
+        return order.id

@@ -196,3 +196,37 @@ def test_a_dashboard_refund_reported_before_the_payment_ends_as_if_it_came_after
     else:
         assert (status, refunded_amount) == ("paid", 300) and tickets == ["valid", "valid"]
     assert ledger == [("succeeded", share or 2000, DASHBOARD)] and due == 0
+
+
+def test_refunds_waiting_for_stripe_are_cut_to_what_a_dashboard_refund_left(
+    admin, app, session, event, standin
+):
+    order = paid_order(admin, session, event, standin, n=2)
+    first, second = tickets_of(session, order)
+    standin.add_fault(path_prefix="/v1/refunds", method="POST", status=500, count=99)
+    confirm(admin, order, [first.id], 1000)
+    confirm(admin, order, [second.id], 1000)
+    assert rows(session, order) == [("pending", 1000, "Cannot come after all")] * 2
+    standin.faults.clear()
+    standin.create_refund({"payment_intent": order.stripe_payment_intent, "amount": "1500"})
+
+    deliver_all(admin, standin, "charge.refunded")
+
+    # £5 is left on the charge: the first refund is cut to it, the second cannot be made.
+    assert rows(session, order) == [
+        ("failed", 1000, "Cannot come after all"),
+        ("failed", 1000, "Cannot come after all"),
+        ("succeeded", 1500, DASHBOARD),
+        ("pending", 500, "Cannot come after all"),
+    ]
+    order = fresh(session, order)
+    assert (order.amount_refunded, order.refund_due) == (1500, 500)
+    replacement = refunds_of(session, order)[-1]
+    assert {t.refund_id for t in tickets_of(session, order)} == {
+        replacement.id,
+        refunds_of(session, order)[1].id,
+    }
+    assert run_job(admin, app) == 1
+    order = fresh(session, order)
+    assert (order.amount_refunded, order.refund_due) == (2000, 0)
+    assert charge_of(standin, order)["amount_refunded"] == 2000
