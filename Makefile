@@ -30,11 +30,11 @@ soak: setup-test
 		-k keeps_its_promises -s -p no:logging || { echo "replay: make soak SEED=$$seed EXAMPLES=$(EXAMPLES) STEPS=$(STEPS)"; exit 1; }; \
 	done
 
-# The order-life twin: one rule broken, and the machine must find the oversold room.
+# The order-life twin alone (it is part of `make test` too): one rule broken, and the
+# machine must find the oversold room; prints how many examples and steps it took.
 twin: setup-test
-	ORDER_LIFE_TWIN=1 $(BIN)/pytest tests/model/test_order_life.py -k rule_broken -s -p no:logging
-	ORDER_LIFE_TWIN=1 DATABASE_URL=$(PG_URL) $(BIN)/pytest tests/model/test_order_life.py \
-		-k rule_broken -s -p no:logging
+	$(BIN)/pytest tests/model/test_order_life.py -k rule_broken -s -p no:logging
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest tests/model/test_order_life.py -k rule_broken -s -p no:logging
 
 lint: setup-test
 	$(BIN)/ruff check .

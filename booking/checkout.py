@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from booking.domain import orders, refunds, stripe_events, waitlist_offers
+from booking.domain import orders, refunds, stripe_events, stripe_refunds, waitlist_offers
 from booking.domain.errors import NotFound
 from booking.models import Order, OrderStatus
 from booking.payments import CheckoutSession, LineItem, PaymentError, Payments, Refund
@@ -23,6 +23,9 @@ log = logging.getLogger("booking.checkout")
 # Stripe keeps an idempotency key for at least 24 hours; past this age a refund sent again
 # under its key might be made twice, so it is looked for first (an hour's margin).
 KEYS_KEPT = timedelta(hours=23)
+# How many times one send replaces a refund Stripe refused as too large before leaving the
+# replacement to the refunds job.
+MAX_REPLACEMENTS = 2
 
 
 @dataclass(frozen=True)
@@ -228,12 +231,14 @@ async def _made_before(svc: Services, refund: refunds.Outgoing) -> Refund | None
     return None
 
 
-async def send_refund(svc: Services, refund: refunds.Outgoing) -> bool:
+async def send_refund(svc: Services, refund: refunds.Outgoing, *, replaced: int = 0) -> bool:
     """Send one pending refund to Stripe with its own idempotency key; True once Stripe has
     made it. A lost answer or an outage leaves it pending, to be sent again with the same
     key (Stripe then answers with the refund it already made); a refusal for good marks it
     failed, so it is never sent again. Stripe forgets keys after a day: a refund older than
-    KEYS_KEPT is first looked for among the charge's refunds, and adopted if found."""
+    KEYS_KEPT is first looked for among the charge's refunds, and adopted if found. A
+    refund for more than the charge has left (refunds were made in Stripe's dashboard) is
+    replaced by one for what is left, see `_send_what_is_left`."""
     if svc.now() - refund.created_at >= KEYS_KEPT:
         try:
             found = await _made_before(svc, refund)
@@ -261,6 +266,8 @@ async def send_refund(svc: Services, refund: refunds.Outgoing) -> bool:
         )
     except PaymentError as exc:
         log.warning("refund %s for %s failed: %s", refund.refund_id, refund.order_reference, exc)
+        if exc.code in stripe_refunds.TOO_LARGE:
+            return await _send_what_is_left(svc, refund, exc, replaced=replaced)
         if exc.code in refunds.PERMANENT_ERRORS:
             await svc.write(
                 refunds.mark_failed,
@@ -277,6 +284,35 @@ async def send_refund(svc: Services, refund: refunds.Outgoing) -> bool:
         now=svc.now(),
     )
     return True
+
+
+async def _send_what_is_left(
+    svc: Services, refund: refunds.Outgoing, refused: PaymentError, *, replaced: int
+) -> bool:
+    """Stripe refused the refund as more than its charge has left: read the charge and its
+    refunds back, record those made elsewhere, and send what is left of this one in its
+    place (a few times at most: a dashboard refund can land in between). If Stripe cannot
+    be asked, the refund stays pending and is refused and looked at again next time."""
+    try:
+        made = await payments(svc).list_refunds(payment_intent=refund.payment_intent)
+        charge = await payments(svc).charge_of(refund.payment_intent)
+    except PaymentError as exc:
+        log.warning("could not read the charge of %s: %s", refund.order_reference, exc)
+        return False
+    order_id = await svc.write(
+        stripe_refunds.replace_refused,
+        refund_id=refund.refund_id,
+        error=f"{refused.code}: {refused}",
+        made=made,
+        charged=charge.amount if charge else 0,
+        now=svc.now(),
+    )
+    if order_id is None or replaced >= MAX_REPLACEMENTS:
+        return False  # settled meanwhile, or the refunds job sends what replaced it
+    sent = 0
+    for pending in await svc.read(refunds.outgoing, order_id=order_id):
+        sent += await send_refund(svc, pending, replaced=replaced + 1)
+    return sent > 0
 
 
 async def send_refunds_for(svc: Services, *, order_id: int) -> int:

@@ -384,6 +384,13 @@ SENTENCES: dict[str, Callable[[Narrator, AuditEntry, dict[str, Any]], str]] = {
         f"{n.who(e)} changed the access needs from "
         f"{d['needs']['before'] or 'none'} to {d['needs']['after'] or 'none'}"
     ),
+    "refund.recorded": _money_sentence(
+        "Stripe reported a refund of {money} made in its dashboard", "amount"
+    ),
+    "refund.replaced": _money_sentence(
+        "A refund of {money}, what was left of the payment, replaced one Stripe refused",
+        "amount",
+    ),
     "ticket.renamed": lambda n, e, d: (
         f"{n.who(e)} changed the name on ticket {d['ticket']} from "
         f"{n.value('name', d['attendee_name']['before'])} to "

@@ -59,6 +59,12 @@ class Charge:
     amount: int
     amount_refunded: int  # all refunded so far, whoever asked for it
     currency: str
+    metadata: dict[str, str] = field(default_factory=dict)  # copied from its PaymentIntent
+
+    @property
+    def left(self) -> int:
+        """What may still be refunded."""
+        return max(0, self.amount - self.amount_refunded)
 
 
 @dataclass(frozen=True)
@@ -259,14 +265,22 @@ class Payments:
             charge = await self._client.v1.charges.retrieve_async(charge_id)
         except stripe.StripeError as exc:
             raise _payment_error(exc) from exc
-        intent = charge.payment_intent
-        return Charge(
-            id=charge.id,
-            payment_intent=intent if intent is None or isinstance(intent, str) else intent.id,
-            amount=charge.amount,
-            amount_refunded=charge.amount_refunded,
-            currency=charge.currency,
-        )
+        return _to_charge(charge)
+
+    async def charge_of(self, payment_intent: str) -> Charge | None:
+        """The PaymentIntent's latest charge as Stripe has it now (None if it has none)."""
+        try:
+            intent = await self._client.v1.payment_intents.retrieve_async(
+                payment_intent, {"expand": ["latest_charge"]}
+            )
+        except stripe.StripeError as exc:
+            raise _payment_error(exc) from exc
+        charge = intent.latest_charge
+        if charge is None:
+            return None
+        if isinstance(charge, str):
+            return await self.retrieve_charge(charge)
+        return _to_charge(charge)
 
     def parse_webhook(self, payload: bytes, signature_header: str | None) -> WebhookEvent:
         """Verify the ``Stripe-Signature`` over the raw body (300 s tolerance) and parse it."""
@@ -341,6 +355,18 @@ def _to_refund(refund: Any) -> Refund:
         currency=refund.currency,
         payment_intent=intent if intent is None or isinstance(intent, str) else intent.id,
         metadata=_plain_metadata(refund.metadata),
+    )
+
+
+def _to_charge(charge: Any) -> Charge:
+    intent = charge.payment_intent
+    return Charge(
+        id=charge.id,
+        payment_intent=intent if intent is None or isinstance(intent, str) else intent.id,
+        amount=charge.amount,
+        amount_refunded=charge.amount_refunded,
+        currency=charge.currency,
+        metadata=_plain_metadata(charge.metadata),
     )
 
 

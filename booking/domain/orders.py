@@ -633,6 +633,10 @@ def by_checkout_session(session: Session, *, checkout_session_id: str) -> Order:
     return order
 
 
+def by_reference(session: Session, *, reference: str) -> Order | None:
+    return session.exec(select(Order).where(Order.reference == reference)).first()
+
+
 def by_payment_intent(session: Session, *, payment_intent: str) -> Order | None:
     return session.exec(select(Order).where(Order.stripe_payment_intent == payment_intent)).first()
 
@@ -652,11 +656,15 @@ def record_charge_refunded(
         order = refunds.lock_order(session, found.id) if found and found.id else None
         if order is None:
             return None
-        assert order.id is not None
-        before = order.amount_refunded
-        refunds.sync_in(session, order=order, reported=amount_refunded)
-        if order.amount_refunded == before:
-            return order
+        return reported_in(session, order=order, amount_refunded=amount_refunded, now=now)
+
+
+def reported_in(session: Session, *, order: Order, amount_refunded: int, now: datetime) -> Order:
+    """`record_charge_refunded` for an order already locked, in the caller's transaction."""
+    assert order.id is not None
+    before = order.amount_refunded
+    refunds.sync_in(session, order=order, reported=amount_refunded)
+    if order.amount_refunded != before:
         audit.record(
             session,
             "order.refund_reported",
@@ -668,11 +676,11 @@ def record_charge_refunded(
             order_id=order.id,
             data={"amount_refunded": {"before": before, "after": order.amount_refunded}},
         )
-        if order.amount_refunded >= order.total and order.status == OrderStatus.PAID:
-            order.status = OrderStatus.REFUNDED
-            order.status_reason = "refunded_in_stripe"
-            _set_tickets(session, order.id, TicketStatus.CANCELLED, only={TicketStatus.VALID})
-            _history(session, order, OrderStatus.REFUNDED, "refunded in Stripe", now)
-            outbox.queue_for_order(session, order=order, kind=MailKind.REFUNDED, now=now)
-        session.add(order)
-        return order
+    if order.amount_refunded >= order.total and order.status == OrderStatus.PAID:
+        order.status = OrderStatus.REFUNDED
+        order.status_reason = "refunded_in_stripe"
+        _set_tickets(session, order.id, TicketStatus.CANCELLED, only={TicketStatus.VALID})
+        _history(session, order, OrderStatus.REFUNDED, "refunded in Stripe", now)
+        outbox.queue_for_order(session, order=order, kind=MailKind.REFUNDED, now=now)
+    session.add(order)
+    return order

@@ -121,7 +121,7 @@ def open_in(
     amount = min(amount, refundable(session, order=order))
     if amount <= 0 or not order.stripe_payment_intent:
         return None
-    refund = _new(
+    refund = new_in(
         session,
         order,
         amount=amount,
@@ -142,12 +142,12 @@ def open_payment_in(
     None when nothing was taken."""
     if amount <= 0 or not order.stripe_payment_intent:
         return None
-    refund = _new(session, order, amount=amount, currency=currency, reason=reason, now=now)
+    refund = new_in(session, order, amount=amount, currency=currency, reason=reason, now=now)
     sync_in(session, order=order)
     return refund
 
 
-def _new(
+def new_in(
     session: Session,
     order: Order,
     *,
@@ -157,6 +157,7 @@ def _new(
     now: datetime,
     created_by: int | None = None,
 ) -> Refund:
+    """A pending refund row with its own idempotency key, uncapped (callers cap it)."""
     assert order.id is not None
     refund = Refund(
         order_id=order.id,
@@ -189,42 +190,43 @@ def _finish(
     amount: int | None = None,
     reference: str | None = None,
 ) -> bool:
-    """Move a pending refund to `status`, re-derive its order's amounts, audit it."""
-    with session.begin():
-        refund = session.get(Refund, refund_id)
-        if refund is None or refund.status != RefundStatus.PENDING:
-            return False
-        if amount is not None and refund.amount != amount:
-            return False
-        order = lock_order(session, refund.order_id)
-        assert order is not None
-        if reference is not None and order.reference != reference:
-            return False
-        changed = session.exec(
-            update(Refund)
-            .where(col(Refund.id) == refund_id, col(Refund.status) == RefundStatus.PENDING)
-            .values(status=status, **values)
-        )
-        if changed.rowcount != 1:
-            return False
-        before = {"amount_refunded": order.amount_refunded, "refund_due": order.refund_due}
-        sync_in(session, order=order)
-        after = {"amount_refunded": order.amount_refunded, "refund_due": order.refund_due}
-        audit.record(
-            session,
-            action,
-            subject_type="refund",
-            subject_id=refund_id,
-            actor="system",
-            now=now,
-            event_id=order.event_id,
-            order_id=order.id,
-            data={"amount": refund.amount, **data, **audit.changes(before, after)},
-        )
-        return True
+    """Move a pending refund to `status`, re-derive its order's amounts, audit it, in the
+    caller's transaction."""
+    refund = session.get(Refund, refund_id, populate_existing=True)
+    if refund is None or refund.status != RefundStatus.PENDING:
+        return False
+    if amount is not None and refund.amount != amount:
+        return False
+    order = lock_order(session, refund.order_id)
+    assert order is not None
+    if reference is not None and order.reference != reference:
+        return False
+    changed = session.execute(
+        update(Refund)
+        .where(col(Refund.id) == refund_id, col(Refund.status) == RefundStatus.PENDING)
+        .values(status=status, **values)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    session.refresh(refund)
+    before = {"amount_refunded": order.amount_refunded, "refund_due": order.refund_due}
+    sync_in(session, order=order)
+    after = {"amount_refunded": order.amount_refunded, "refund_due": order.refund_due}
+    audit.record(
+        session,
+        action,
+        subject_type="refund",
+        subject_id=refund_id,
+        actor="system",
+        now=now,
+        event_id=order.event_id,
+        order_id=order.id,
+        data={"amount": refund.amount, **data, **audit.changes(before, after)},
+    )
+    return True
 
 
-def mark_succeeded(
+def succeeded_in(
     session: Session,
     *,
     refund_id: int,
@@ -233,8 +235,7 @@ def mark_succeeded(
     now: datetime,
     order_reference: str | None = None,
 ) -> bool:
-    """Stripe made this refund: note its id. False if already noted, or if it is not this
-    one (another amount, or another order's reference)."""
+    """`mark_succeeded` in the caller's transaction."""
     return _finish(
         session,
         refund_id=refund_id,
@@ -248,8 +249,30 @@ def mark_succeeded(
     )
 
 
-def mark_failed(session: Session, *, refund_id: int, error: str, now: datetime) -> bool:
-    """Stripe refused this refund for good: it will not be sent again."""
+def mark_succeeded(
+    session: Session,
+    *,
+    refund_id: int,
+    stripe_refund_id: str,
+    amount: int,
+    now: datetime,
+    order_reference: str | None = None,
+) -> bool:
+    """Stripe made this refund: note its id. False if already noted, or if it is not this
+    one (another amount, or another order's reference)."""
+    with session.begin():
+        return succeeded_in(
+            session,
+            refund_id=refund_id,
+            stripe_refund_id=stripe_refund_id,
+            amount=amount,
+            now=now,
+            order_reference=order_reference,
+        )
+
+
+def failed_in(session: Session, *, refund_id: int, error: str, now: datetime) -> bool:
+    """`mark_failed` in the caller's transaction."""
     return _finish(
         session,
         refund_id=refund_id,
@@ -259,6 +282,12 @@ def mark_failed(session: Session, *, refund_id: int, error: str, now: datetime) 
         now=now,
         data={"error": error[:500]},
     )
+
+
+def mark_failed(session: Session, *, refund_id: int, error: str, now: datetime) -> bool:
+    """Stripe refused this refund for good: it will not be sent again."""
+    with session.begin():
+        return failed_in(session, refund_id=refund_id, error=error, now=now)
 
 
 def outgoing(session: Session, *, order_id: int | None = None, limit: int = 50) -> list[Outgoing]:

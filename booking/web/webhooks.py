@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from booking import checkout
-from booking.domain import orders, refunds
+from booking import checkout, refund_reports
+from booking.domain import refunds
 from booking.domain.errors import BookingError
 from booking.models import OrderStatus
 from booking.payments import InvalidWebhook, PaymentError, is_missing
@@ -28,12 +28,13 @@ REFUND_MADE = {"refund.created", "refund.updated"}
 
 async def _refund_made(svc: Services, refund: dict[str, Any]) -> str:
     """Stripe made a refund this app asked for (its metadata names our refund): mark it
-    succeeded, in case the answer to our request was lost."""
+    succeeded, in case the answer to our request was lost. "not_ours" for one made
+    elsewhere (Stripe's dashboard)."""
     metadata = refund.get("metadata") or {}
     ours, reference = metadata.get("refund", ""), metadata.get("order_reference")
     stripe_id, amount = refund.get("id"), refund.get("amount")
     if not (isinstance(ours, str) and ours.isdigit() and len(ours) < 10):
-        return "ignored"
+        return "not_ours"
     if refund.get("status") == "failed" or not isinstance(stripe_id, str):
         return "ignored"
     if not isinstance(amount, int) or not isinstance(reference, str):
@@ -47,6 +48,20 @@ async def _refund_made(svc: Services, refund: dict[str, Any]) -> str:
         order_reference=reference,
     )
     return "recorded" if marked else "unchanged"
+
+
+async def _charge_refunded(svc: Services, event_id: str, charge_id: str) -> Response:
+    """Record a charge's refunds, read back from Stripe (the body is a claim, the charge as
+    Stripe has it is the fact), even before its payment was recorded (booking.refund_reports)."""
+    try:
+        charge = await checkout.payments(svc).retrieve_charge(charge_id)
+        outcome = await refund_reports.charge_refunded(svc, charge)
+    except PaymentError as exc:
+        if not is_missing(exc):
+            return JSONResponse({"error": "stripe unavailable, retry later"}, 503)
+        log.warning("webhook %s names charge %s, which Stripe does not know", event_id, charge_id)
+        outcome = "unknown_charge"
+    return JSONResponse({"received": True, "outcome": outcome})
 
 
 class TooLarge(Exception):
@@ -108,28 +123,13 @@ async def stripe_webhook(request: Request) -> Response:
             status=RELEASE[event.type],
         )
     elif event.type == "charge.refunded":
-        try:
-            # As for sessions: the body is a claim, the charge as Stripe has it is the fact.
-            charge = await checkout.payments(svc).retrieve_charge(event.object_id)
-        except PaymentError as exc:
-            if not is_missing(exc):
-                return JSONResponse({"error": "stripe unavailable, retry later"}, 503)
-            log.warning(
-                "webhook %s names charge %s, which Stripe does not know", event.id, event.object_id
-            )
-            return JSONResponse({"received": True, "outcome": "unknown_charge"})
-        # The charge's total refunded so far: it can only raise the order's derived amount,
-        # so a refund this app sent is counted once, whether this lands first or not.
-        if charge.payment_intent:
-            await svc.write(
-                orders.record_charge_refunded,
-                payment_intent=charge.payment_intent,
-                amount_refunded=charge.amount_refunded,
-                now=svc.now(),
-            )
-        outcome = "recorded"
+        return await _charge_refunded(svc, event.id, event.object_id)
     elif event.type in REFUND_MADE:
         outcome = await _refund_made(svc, event.object)
+        charge = event.object.get("charge")
+        if outcome == "not_ours" and isinstance(charge, str):
+            # Made in Stripe's dashboard: as charge.refunded, in case that one is lost.
+            return await _charge_refunded(svc, event.id, charge)
     else:
         outcome = "ignored"
     return JSONResponse({"received": True, "outcome": outcome})

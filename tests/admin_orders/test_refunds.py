@@ -196,7 +196,8 @@ def test_refunds_never_count_more_than_was_paid(admin, app, session, event, stan
     if webhook_first:
         assert post_event(admin, charge_refunded).status_code == 200
         assert fresh(session, order).amount_refunded == 1000
-        assert post_event(admin, refund_created).json()["outcome"] == "recorded"
+        # The charge's refunds were read back: ours, named in its metadata, is marked made.
+        assert post_event(admin, refund_created).json()["outcome"] == "unchanged"
         assert run_job(admin, app) == 0  # the webhook already marked it: nothing to send
     else:
         assert run_job(admin, app) == 1
@@ -221,10 +222,21 @@ def test_a_refund_stripe_refuses_for_good_is_not_sent_again(admin, app, session,
     # Someone refunded the whole charge in Stripe's dashboard; its webhook has not come.
     standin.create_refund({"payment_intent": order.stripe_payment_intent})
     confirm(admin, order, [first.id], 1000)
-    [refund] = refunds_of(session, order)
+    refund, dashboard = refunds_of(session, order)
     assert refund.status == "failed"
+    # The charge was read back on the refusal: the dashboard refund is in the ledger, once.
+    assert (dashboard.status, dashboard.amount, dashboard.reason) == (
+        "succeeded",
+        2000,
+        "Refunded in Stripe's dashboard",
+    )
     assert run_job(admin, app) == 0
     assert len(stripe_refunds(standin)) == 1  # the refused one only (create_refund is direct)
+    post_event(admin, standin.events_of("charge.refunded")[-1])
+    assert len(refunds_of(session, order)) == 2
+    order = fresh(session, order)
+    assert (order.amount_refunded, order.refund_due) == (2000, 0)
+    assert (order.status, order.status_reason) == (OrderStatus.REFUNDED, "refunded_in_stripe")
     assert "Refused by Stripe" in admin.get(f"/admin/orders/{order.id}").text
     failed = session.exec(select(AuditEntry).where(AuditEntry.action == "refund.failed")).one()
     assert "charge_already_refunded" in failed.data["error"]
@@ -241,10 +253,12 @@ def test_the_confirmed_amount_must_still_be_right(admin, session, event, standin
     assert stale.status_code == 409
     assert "The amount to refund has changed since you checked it" in error_summary(stale.text)
     assert "Refund £5.00 for 1 ticket?" in stale.text
-    assert refunds_of(session, order) == [] and len(stripe_refunds(standin)) == 0
+    [dashboard] = refunds_of(session, order)  # the charge.refunded, read back from Stripe
+    assert (dashboard.amount, dashboard.reason) == (1500, "Refunded in Stripe's dashboard")
+    assert len(stripe_refunds(standin)) == 0
     assert confirm(admin, order, [first.id], 500).status_code == 303
-    # Until Stripe reports the charge's new total, only what is known for sure counts.
-    assert fresh(session, order).amount_refunded == 1500
+    # The dashboard refund has its row, so the ledger adds both up, each once.
+    assert fresh(session, order).amount_refunded == 2000
     post_event(admin, standin.events_of("charge.refunded")[-1])
     order = fresh(session, order)
     assert order.amount_refunded == 2000 and order.status == OrderStatus.REFUNDED

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import os
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -45,10 +44,6 @@ FAULTS = {
     "answer lost": {"action": "reset", "when": "after"},
     "timeout": {"action": "hang", "delay": 2.0},
 }
-# Rules that reach bugs found by this machine and not fixed yet (see the README's order-life
-# section): refunds in Stripe's dashboard that are partial, or whose webhook arrives late.
-# ORDER_LIFE_KNOWN_BUGS=1 turns them on.
-KNOWN_BUGS = os.environ.get("ORDER_LIFE_KNOWN_BUGS") == "1"
 FIGURES: Counter[str] = Counter()  # examples, steps, invariant checks, per-rule tallies
 
 
@@ -391,16 +386,12 @@ class OrderLife(RuleBasedStateMachine):
     @precondition(lambda self: self.has("charges"))
     @rule(pick=PICK, share=st.sampled_from([None, 300]))
     def refunded_in_stripe_dashboard(self, pick: int, share: int | None) -> None:
-        """Someone refunds the charge (or, with KNOWN_BUGS, part of it) in Stripe's
-        dashboard."""
+        """Someone refunds the charge, or part of it, in Stripe's dashboard, whether or not
+        the app has heard of the payment yet; its webhooks take their chances with the
+        others."""
         self._step("refund in Stripe's dashboard")
-        # Orders the app knows are paid: organisers refund in the dashboard what they see
-        # paid in the back office. (A refund made before the app heard of the payment is
-        # lost: a known bug.)
         paid = [
-            o
-            for o in self._orders(with_session=True)
-            if (KNOWN_BUGS or o.stripe_payment_intent) and checks.charge_of(self.world.standin, o)
+            o for o in self._orders(with_session=True) if checks.charge_of(self.world.standin, o)
         ]
         order = self._pick(paid, pick)
         if order is None:
@@ -411,17 +402,9 @@ class OrderLife(RuleBasedStateMachine):
         if left <= 0:
             return
         params = {"payment_intent": charge["payment_intent"]}
-        if share is not None and KNOWN_BUGS:
+        if share is not None:
             params["amount"] = str(min(share, left))
         self.world.standin.create_refund(params)
-        if KNOWN_BUGS:
-            return  # its webhooks take their chances with the others
-        # Its webhooks arrive at once. (Late, a cancellation made meanwhile asks Stripe for
-        # more than the charge has left, which Stripe refuses for good: a known bug.)
-        self._collect()
-        for evt in [e for e in self.inbox if e["type"] == "charge.refunded"]:
-            self.inbox.remove(evt)
-            self._deliver(evt)
 
     @precondition(lambda self: self.has("orders"))
     @precondition(lambda self: self.has("events_open"))

@@ -1,6 +1,5 @@
-"""Faults the order-life machine found that are not fixed yet, each as the short run of
-steps it shrank to. Strict xfail: each starts passing, and so fails here, once fixed; then
-drop its mark and the KNOWN_BUGS gate in tests/model/machine.py."""
+"""Faults the order-life machine found, each as the short run of steps it shrank to, kept
+as regression tests now that they are fixed."""
 
 from __future__ import annotations
 
@@ -12,18 +11,12 @@ from tests.model.world import World
 
 
 @pytest.fixture
-def life(world: World, monkeypatch: pytest.MonkeyPatch) -> machine.OrderLife:  # noqa: F811
-    monkeypatch.setattr(machine, "KNOWN_BUGS", True)
+def life(world: World) -> machine.OrderLife:  # noqa: F811
     life = machine.OrderLife(world)
     life.promises_hold()
     return life
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a refund for more than Stripe has left is failed for good; the rest is never sent",
-)
 def test_a_cancel_after_a_partial_dashboard_refund_returns_the_rest(life) -> None:  # type: ignore[no-untyped-def]
     life.hold(event=0, standard=1, members=0, code=False, then="pays and comes back")
     life.promises_hold()
@@ -33,11 +26,6 @@ def test_a_cancel_after_a_partial_dashboard_refund_returns_the_rest(life) -> Non
     life.everything_settles()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="charge.refunded for a payment the app has not recorded yet is dropped",
-)
 def test_a_dashboard_refund_that_arrives_before_the_payment_is_kept(life) -> None:  # type: ignore[no-untyped-def]
     life.hold(event=0, standard=1, members=0, code=False, then="pays")  # no webhook yet
     life.promises_hold()

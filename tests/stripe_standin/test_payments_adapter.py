@@ -278,3 +278,25 @@ async def test_list_refunds_of_a_payment_newest_first(
     assert [r.id for r in rest.data] == [made[0].id] and not rest.has_more
     with pytest.raises(stripe.InvalidRequestError):
         await client.v1.refunds.list_async({"amount": 100})  # not a filter Stripe offers
+
+
+async def test_the_charge_of_a_payment_as_stripe_has_it_now(
+    payments, http, standin, hold_until, checkout_args
+):
+    """What a refund Stripe refused as too large is bounded by: the PaymentIntent's latest
+    charge, its refunds so far and the order reference it carries."""
+    session = await payments.create_checkout(**checkout_args(hold_until()))
+    intent = standin.session(session.id).payment_intent
+    assert intent is None  # no PaymentIntent before the buyer pays
+    await http.post(f"/_test/checkout/{session.id}/pay", json={})
+    intent = standin.session(session.id).payment_intent
+    standin.create_refund({"payment_intent": intent, "amount": "700"})  # in the dashboard
+
+    charge = await payments.charge_of(intent)
+    assert charge is not None and charge.payment_intent == intent
+    assert (charge.amount, charge.amount_refunded, charge.left) == (3000, 700, 2300)
+    assert charge.metadata == checkout_args(hold_until())["metadata"]
+    assert await payments.retrieve_charge(charge.id) == charge
+    with pytest.raises(PaymentError) as err:
+        await payments.charge_of("pi_unknown")
+    assert err.value.code == "resource_missing"

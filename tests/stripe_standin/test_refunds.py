@@ -46,7 +46,12 @@ async def test_partial_refunds_then_too_much(client, paid_intent):
     with pytest.raises(stripe.InvalidRequestError) as err:
         await client.v1.refunds.create_async({"payment_intent": paid_intent, "amount": 2500})
     assert (err.value.code, err.value.param) == ("amount_too_large", "amount")
-    assert "£25.00" in err.value.user_message and "£20.00" in err.value.user_message
+    assert err.value.http_status == 400 and err.value.error.type == "invalid_request_error"
+    assert err.value.user_message == (
+        "Refund amount (£25.00) is greater than unrefunded amount on charge (£20.00)"
+    )
+    charge = await client.v1.charges.retrieve_async(first.charge)
+    assert charge.amount_refunded == 1000  # nothing was made
 
     rest = await client.v1.refunds.create_async({"charge": first.charge})
     assert rest.amount == 2000
@@ -80,3 +85,15 @@ async def test_pending_refund_that_fails(client, http, paid_intent, standin):
     updated = standin.events_of("refund.updated")[0]
     assert updated["data"]["previous_attributes"] == {"status": "pending"}
     assert standin.events_of("refund.failed")
+
+
+async def test_a_first_refund_for_more_than_the_charge_names_the_charge_amount(client, paid_intent):
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        await client.v1.refunds.create_async({"payment_intent": paid_intent, "amount": 3001})
+    assert (err.value.code, err.value.param, err.value.http_status) == (
+        "amount_too_large",
+        "amount",
+        400,
+    )
+    assert err.value.user_message == "Refund amount (£30.01) is greater than charge amount (£30.00)"
+    assert err.value.error.doc_url == "https://stripe.com/docs/error-codes/amount-too-large"
