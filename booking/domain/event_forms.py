@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from booking.domain import inputs
@@ -46,6 +47,37 @@ class EventFields:
     questions_close_hours: int = 2
 
 
+def read_times(
+    raw: Mapping[str, Any], zone: ZoneInfo, errors: inputs.Errors
+) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """The start, end and doors-open times typed as London dates and times (in UTC), with
+    an error per field for a missing start, a bad date or time, an end not after the start
+    or doors after the start."""
+    when: dict[str, datetime | None] = {}
+    for name, label, required in (
+        ("starts", "start", True),
+        ("ends", "end", False),
+        ("doors", "doors open", False),
+    ):
+        when[name] = errors.take(
+            f"{name}_date",
+            partial(
+                inputs.local_datetime,
+                raw.get(f"{name}_date"),
+                raw.get(f"{name}_time"),
+                label=label,
+                zone=zone,
+                required=required,
+            ),
+        )
+    starts, ends, doors = when["starts"], when["ends"], when["doors"]
+    if starts and ends and ends <= starts:
+        errors["ends_date"] = "The end must be after the start"
+    if starts and doors and doors > starts:
+        errors["doors_date"] = "Doors must open at or before the start"
+    return starts, ends, doors
+
+
 def read_form(
     raw: Mapping[str, str], organisers: Sequence[str], *, zone: ZoneInfo
 ) -> tuple[EventFields, dict[str, str]]:
@@ -80,27 +112,7 @@ def read_form(
         )
         or ""
     )
-    for name, label, required in (
-        ("starts", "start", True),
-        ("ends", "end", False),
-        ("doors", "doors open", False),
-    ):
-        value = errors.take(
-            f"{name}_date",
-            partial(
-                inputs.local_datetime,
-                raw.get(f"{name}_date"),
-                raw.get(f"{name}_time"),
-                label=label,
-                zone=zone,
-                required=required,
-            ),
-        )
-        setattr(f, f"{name}_at", value)
-    if f.starts_at and f.ends_at and f.ends_at <= f.starts_at:
-        errors["ends_date"] = "The end must be after the start"
-    if f.starts_at and f.doors_at and f.doors_at > f.starts_at:
-        errors["doors_date"] = "Doors must open at or before the start"
+    f.starts_at, f.ends_at, f.doors_at = read_times(raw, zone, errors)
     _read_venue(raw, f, errors)
     for raw_id in organisers:
         org_id = inputs.row_id(raw_id)

@@ -4,7 +4,6 @@ will see it."""
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -267,28 +266,7 @@ def _copy_fields(
     slug = event_forms.web_address(str(values.get("slug") or title or ""))
     if not slug:
         found["slug"] = "Enter a web address, like london-and-brexit"
-    when = {}
-    for name, label, required in (
-        ("starts", "start", True),
-        ("ends", "end", False),
-        ("doors", "doors open", False),
-    ):
-        when[name] = found.take(
-            f"{name}_date",
-            partial(
-                inputs.local_datetime,
-                values.get(f"{name}_date"),
-                values.get(f"{name}_time"),
-                label=label,
-                zone=zone,
-                required=required,
-            ),
-        )
-    starts, ends, doors = when["starts"], when["ends"], when["doors"]
-    if starts and ends and ends <= starts:
-        found["ends_date"] = "The end must be after the start"
-    if starts and doors and doors > starts:
-        found["doors_date"] = "Doors must open at or before the start"
+    starts, ends, doors = event_forms.read_times(values, zone, found)
     if found or not title or not starts:
         return None, dict(found)
     return event_admin.CopyFields(title, slug, starts, ends, doors), {}
