@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import text, update
+from sqlalchemy import Connection, Row, Select, exists, literal, text, update
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from booking.domain import audit, tickets
+from booking.domain import audit, tickets, users
 from booking.models import (
     CheckIn,
     CheckInConflict,
@@ -94,7 +96,7 @@ def _not_valid(reason: str, ticket: TicketFacts | None = None, message: str = ""
     return Outcome(NOT_VALID, message or REASONS[reason], reason, ticket)
 
 
-def _facts(ticket: Ticket, type_name: str) -> TicketFacts:
+def _facts(ticket: Ticket | Row[Ticket, str], type_name: str) -> TicketFacts:
     assert ticket.code is not None
     return TicketFacts(ticket.code, ticket.attendee_name, type_name, tickets.reference(ticket.code))
 
@@ -131,9 +133,9 @@ def find_ticket(session: Session, *, event_id: int, code: str) -> tuple[Ticket, 
     return here[0] if len(here) == 1 else None
 
 
-def _other_event(session: Session, clean: str, found: list[tuple[Ticket, str]]) -> Event | None:
+def _other_event(session: Session, clean: str, found: list[Row[Ticket, str]]) -> Event | None:
     if found:
-        return session.get(Event, found[0][0].event_id)
+        return session.get(Event, found[0].event_id)
     if len(clean) == tickets.CODE_LENGTH:
         return None
     return session.exec(
@@ -158,6 +160,86 @@ def _lock_ticket(session: Session, ticket: Ticket) -> str:
         text("SELECT status FROM ticket WHERE id = :id FOR UPDATE"), {"id": ticket.id}
     ).one()
     return str(row[0])
+
+
+def _row_locks(conn: Connection) -> bool:
+    """Whether the admission must lock the ticket's row (PostgreSQL). SQLite: the transaction
+    already holds the write lock (BEGIN IMMEDIATE); refuse to run without it."""
+    if not conn.get_execution_options().get("booking_locking", True):
+        return False  # the race tests' negative control
+    if conn.dialect.name == "sqlite":
+        if not conn.info.get("immediate"):
+            raise RuntimeError("check-in on SQLite needs a write session (BEGIN IMMEDIATE)")
+        return False
+    return True
+
+
+def _candidates(
+    conn: Connection, *, event_id: int, clean: str, lock: bool
+) -> list[Row[Ticket, str]]:
+    """As `_matches`, as plain rows (the ticket's columns and `type_name`), in one statement
+    that also locks them when `lock` (which serialises admissions of a ticket and waits out
+    a refund in flight)."""
+    full = len(clean) == tickets.CODE_LENGTH
+    query: Select[Ticket, str] = (
+        core_select(Ticket, col(TicketType.name).label("type_name"))
+        .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
+        .where(
+            *([_code_filter(clean)] if full else [Ticket.event_id == event_id, _code_filter(clean)])
+        )
+        .limit(None if full else 2)
+    )
+    if lock:
+        query = query.with_for_update(of=Ticket)
+    return list(conn.execute(query).all())
+
+
+def _unused(ticket_id: int, nonce: str) -> Any:
+    """What an admission needs: none of the ticket's stands, and the nonce is new."""
+    return ~exists().where(
+        (col(CheckIn.nonce) == nonce)
+        | ((col(CheckIn.ticket_id) == ticket_id) & col(CheckIn.undone_at).is_(None))
+    ) & ~exists().where(col(CheckInConflict.nonce) == nonce)
+
+
+_CHECKIN = CheckIn.metadata.tables[CheckIn.__tablename__]
+
+
+def _insert_admission(
+    conn: Connection,
+    *,
+    ticket_id: int,
+    event_id: int,
+    at: datetime,
+    by: User,
+    device: str,
+    nonce: str,
+    offline: bool,
+) -> tuple[int, str] | None:
+    """Insert the admission if `_unused` holds (a unique index refusing it is taken as a
+    no), in one statement; returns its id and by_name, or None when nothing was inserted."""
+    values = {
+        "ticket_id": ticket_id,
+        "event_id": event_id,
+        "at": at,
+        "by_user_id": by.id,
+        "by_name": by.name or by.email,
+        "device": device,
+        "nonce": nonce,
+        "offline": offline,
+    }
+    rows = core_select(*(literal(v, _CHECKIN.c[k].type) for k, v in values.items())).where(
+        _unused(ticket_id, nonce)
+    )
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(CheckIn)
+        .from_select(list(values), rows)
+        .on_conflict_do_nothing()
+        .returning(col(CheckIn.id))
+    )
+    inserted = conn.execute(statement).scalar_one_or_none()
+    return None if inserted is None else (int(inserted), str(values["by_name"]))
 
 
 def _active_checkin(session: Session, ticket_id: int) -> CheckIn | None:
@@ -191,18 +273,18 @@ def _admitted(checkin: CheckIn, facts: TicketFacts, *, replay: bool = False) -> 
 
 
 def _replay(
-    session: Session, *, nonce: str, device: str, ticket: Ticket, facts: TicketFacts
+    session: Session, *, nonce: str, device: str, ticket_id: int, facts: TicketFacts
 ) -> Outcome | None:
     """The answer already given to this nonce, if it was used before (None if not)."""
     checkin = session.exec(select(CheckIn).where(CheckIn.nonce == nonce)).first()
     if checkin is not None:
-        if checkin.ticket_id != ticket.id or checkin.device != device:
+        if checkin.ticket_id != ticket_id or checkin.device != device:
             return _not_valid("nonce_reused")
         return _admitted(checkin, facts, replay=True)
     conflict = session.exec(select(CheckInConflict).where(CheckInConflict.nonce == nonce)).first()
     if conflict is None:
         return None
-    if conflict.ticket_id != ticket.id or conflict.device != device:
+    if conflict.ticket_id != ticket_id or conflict.device != device:
         return _not_valid("nonce_reused")
     first = session.get(CheckIn, conflict.first_checkin_id) if conflict.first_checkin_id else None
     if first is None:
@@ -230,8 +312,9 @@ def _admit_in(
     if len(clean) not in (tickets.CODE_LENGTH, tickets.REFERENCE_LENGTH):
         return _not_valid("unknown")
     nonce, device = nonce[:MAX_TEXT], device[:MAX_TEXT]
-    found = _matches(session, event_id=event_id, clean=clean)
-    here = [m for m in found if m[0].event_id == event_id]
+    conn = session.connection()
+    found = _candidates(conn, event_id=event_id, clean=clean, lock=_row_locks(conn))
+    here = [m for m in found if m.event_id == event_id]
     if len(here) > 1:
         return _not_valid("ambiguous")
     if not here:
@@ -239,54 +322,56 @@ def _admit_in(
         if other is not None:
             return _not_valid("other_event", message=f"This ticket is for {other.title}.")
         return _not_valid("unknown")
-    ticket, type_name = here[0]
-    assert ticket.id is not None
-    facts = _facts(ticket, type_name)
-    status = _lock_ticket(session, ticket)
-    # After the lock, so that a retry racing its own original sees the original.
-    earlier = _replay(session, nonce=nonce, device=device, ticket=ticket, facts=facts)
+    ticket = here[0]
+    facts = _facts(ticket, ticket.type_name)
+    if ticket.status == TicketStatus.VALID:
+        # The check and the insert in one statement, after the lock: a retry racing its
+        # own original sees the original.
+        inserted = _insert_admission(
+            conn,
+            ticket_id=ticket.id,
+            event_id=event_id,
+            at=at,
+            by=by,
+            device=device,
+            nonce=nonce,
+            offline=offline,
+        )
+        if inserted is not None:
+            checkin_id, by_name = inserted
+            audit.insert(
+                session,
+                "ticket.admitted",
+                subject_type="ticket",
+                subject_id=ticket.id,
+                actor=by,
+                now=now,
+                event_id=event_id,
+                order_id=ticket.order_id,
+                data={"device": device, "offline": offline, "at": at.isoformat()},
+            )
+            return Outcome(
+                ADMITTED,
+                "Admitted",
+                "",
+                facts,
+                checked_in_at=at,
+                by=by_name,
+                device=device,
+                checkin_id=checkin_id,
+            )
+    # Not admitted: this nonce's first answer, the ticket's status, or the admission that
+    # stands (another device's; without the lock, one whose insert the unique index let
+    # through first).
+    earlier = _replay(session, nonce=nonce, device=device, ticket_id=ticket.id, facts=facts)
     if earlier is not None:
         return earlier
-    if status != TicketStatus.VALID:
-        return _not_valid(_STATUS_REASON.get(status, "cancelled"), facts)
+    if ticket.status != TicketStatus.VALID:
+        return _not_valid(_STATUS_REASON.get(ticket.status, "cancelled"), facts)
     existing = _active_checkin(session, ticket.id)
-    if existing is not None:
-        return _already(existing, facts)
-    checkin = CheckIn(
-        ticket_id=ticket.id,
-        event_id=event_id,
-        at=at,
-        by_user_id=by.id,
-        by_name=by.name or by.email,
-        device=device,
-        nonce=nonce,
-        offline=offline,
-    )
-    try:
-        with session.begin_nested():
-            session.add(checkin)
-    except IntegrityError:
-        # Only reached without the lock: another request won. Its nonce may be ours (a
-        # retry racing the original); otherwise it is another device's admission.
-        earlier = _replay(session, nonce=nonce, device=device, ticket=ticket, facts=facts)
-        if earlier is not None:
-            return earlier
-        winner = _active_checkin(session, ticket.id)
-        if winner is None:
-            raise
-        return _already(winner, facts)
-    audit.record(
-        session,
-        "ticket.admitted",
-        subject_type="ticket",
-        subject_id=ticket.id,
-        actor=by,
-        now=now,
-        event_id=event_id,
-        order_id=ticket.order_id,
-        data={"device": device, "offline": offline, "at": at.isoformat()},
-    )
-    return _admitted(checkin, facts)
+    if existing is None:
+        raise RuntimeError(f"admission of ticket {ticket.id} refused, yet none stands")
+    return _already(existing, facts)
 
 
 def admit(
@@ -715,10 +800,12 @@ def _sync_result(
     return SyncResult(nonce, NOT_VALID, outcome.reason, outcome.message, code)
 
 
-def event_for_door(session: Session, *, slug: str, role: Role) -> Event | None:
-    """The event the door may open by this slug. Door staff get no drafts (nothing is on
-    sale, and the event may never be announced); organisers get any event."""
-    query = select(Event).where(Event.slug == slug)
-    if role != Role.ORGANISER:
+def event_for_door(session: Session, *, slug: str, user: User) -> tuple[Event | None, bool]:
+    """The event the door may open by this slug, and whether `user` may work its door
+    (`users.may_work_door`), in one query. Door staff get no drafts (nothing is on sale,
+    and the event may never be announced); organisers get any event."""
+    query = select(Event, users.may_work_door_sql(user, Event.id)).where(Event.slug == slug)
+    if user.role != Role.ORGANISER:
         query = query.where(Event.status != EventStatus.DRAFT)
-    return session.exec(query).first()
+    row = session.exec(query).first()
+    return (None, False) if row is None else (row[0], bool(row[1]))
