@@ -79,19 +79,21 @@ def insert(
     """As `record`, written at once with one INSERT and no object kept in the session: for
     paths that count their statements (the door's admissions)."""
     session.connection().execute(
-        sa_insert(AuditEntry).values(
-            _entry(
-                action,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                actor=actor,
-                now=now,
-                event_id=event_id,
-                order_id=order_id,
-                data=data,
-            )
-        )
+        _INSERT,
+        _entry(
+            action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            actor=actor,
+            now=now,
+            event_id=event_id,
+            order_id=order_id,
+            data=data,
+        ),
     )
+
+
+_INSERT = sa_insert(AuditEntry)
 
 
 def for_event(session: Session, *, event_id: int, limit: int = 200) -> list[AuditEntry]:

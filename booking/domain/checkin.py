@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import Connection, Row, Select, exists, literal, text, update
+from sqlalchemy import Connection, Row, Select, bindparam, exists, text, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -174,27 +174,34 @@ def _row_locks(conn: Connection) -> bool:
     return True
 
 
+def _ticket_rows(*where: Any, lock: bool) -> Select[Ticket, str]:
+    query: Select[Ticket, str] = (
+        core_select(Ticket, col(TicketType.name).label("type_name"))
+        .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
+        .where(*where)
+    )
+    return query.with_for_update(of=Ticket) if lock else query
+
+
+# Built once: a statement made afresh costs more to build than to run.
+_BY_CODE = {
+    lock: _ticket_rows(col(Ticket.code) == bindparam("code"), lock=lock) for lock in (False, True)
+}
+
+
 def _candidates(
     conn: Connection, *, event_id: int, clean: str, lock: bool
 ) -> list[Row[Ticket, str]]:
     """As `_matches`, as plain rows (the ticket's columns and `type_name`), in one statement
     that also locks them when `lock` (which serialises admissions of a ticket and waits out
     a refund in flight)."""
-    full = len(clean) == tickets.CODE_LENGTH
-    query: Select[Ticket, str] = (
-        core_select(Ticket, col(TicketType.name).label("type_name"))
-        .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
-        .where(
-            *([_code_filter(clean)] if full else [Ticket.event_id == event_id, _code_filter(clean)])
-        )
-        .limit(None if full else 2)
-    )
-    if lock:
-        query = query.with_for_update(of=Ticket)
-    return list(conn.execute(query).all())
+    if len(clean) == tickets.CODE_LENGTH:
+        return list(conn.execute(_BY_CODE[lock], {"code": clean}).all())
+    query = _ticket_rows(col(Ticket.event_id) == event_id, _code_filter(clean), lock=lock)
+    return list(conn.execute(query.limit(2)).all())
 
 
-def _unused(ticket_id: int, nonce: str) -> Any:
+def _unused(ticket_id: Any, nonce: Any) -> Any:
     """What an admission needs: none of the ticket's stands, and the nonce is new."""
     return ~exists().where(
         (col(CheckIn.nonce) == nonce)
@@ -203,6 +210,30 @@ def _unused(ticket_id: int, nonce: str) -> Any:
 
 
 _CHECKIN = CheckIn.metadata.tables[CheckIn.__tablename__]
+_ADMISSION_COLUMNS = (
+    "ticket_id",
+    "event_id",
+    "at",
+    "by_user_id",
+    "by_name",
+    "device",
+    "nonce",
+    "offline",
+)
+_ADMISSIONS: dict[str, Any] = {}  # the insert, by dialect, built at first use
+
+
+def _admission_insert(dialect: str) -> Any:
+    """INSERT … SELECT (the values) WHERE `_unused` ON CONFLICT DO NOTHING RETURNING id."""
+    params = {k: bindparam(k, type_=_CHECKIN.c[k].type) for k in _ADMISSION_COLUMNS}
+    rows = core_select(*params.values()).where(_unused(params["ticket_id"], params["nonce"]))
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(CheckIn)
+        .from_select(list(params), rows)
+        .on_conflict_do_nothing()
+        .returning(col(CheckIn.id))
+    )
 
 
 def _insert_admission(
@@ -218,28 +249,23 @@ def _insert_admission(
 ) -> tuple[int, str] | None:
     """Insert the admission if `_unused` holds (a unique index refusing it is taken as a
     no), in one statement; returns its id and by_name, or None when nothing was inserted."""
+    dialect = conn.dialect.name
+    statement = _ADMISSIONS.get(dialect)
+    if statement is None:
+        statement = _ADMISSIONS[dialect] = _admission_insert(dialect)
+    by_name = by.name or by.email
     values = {
         "ticket_id": ticket_id,
         "event_id": event_id,
         "at": at,
         "by_user_id": by.id,
-        "by_name": by.name or by.email,
+        "by_name": by_name,
         "device": device,
         "nonce": nonce,
         "offline": offline,
     }
-    rows = core_select(*(literal(v, _CHECKIN.c[k].type) for k, v in values.items())).where(
-        _unused(ticket_id, nonce)
-    )
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(CheckIn)
-        .from_select(list(values), rows)
-        .on_conflict_do_nothing()
-        .returning(col(CheckIn.id))
-    )
-    inserted = conn.execute(statement).scalar_one_or_none()
-    return None if inserted is None else (int(inserted), str(values["by_name"]))
+    inserted = conn.execute(statement, values).scalar_one_or_none()
+    return None if inserted is None else (int(inserted), by_name)
 
 
 def _active_checkin(session: Session, ticket_id: int) -> CheckIn | None:
