@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, null, or_, union_all
+from sqlalchemy import bindparam, func, literal, null, or_, union_all
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -132,14 +132,16 @@ def _admissions(session: Session, ticket_ids: list[int]) -> dict[int, _In]:
     """
     found: dict[int, _In] = {}
     for start in range(0, len(ticket_ids), IN_CHUNK):
-        rows = session.exec(
-            select(CheckIn.ticket_id, CheckIn.at, CheckIn.by_name, CheckIn.device).where(
-                col(CheckIn.ticket_id).in_(ticket_ids[start : start + IN_CHUNK]),
-                col(CheckIn.undone_at).is_(None),
-            )
-        ).all()
+        rows = session.connection().execute(
+            _ADMISSIONS_OF, {"ids": ticket_ids[start : start + IN_CHUNK]}
+        )
         found.update({ticket_id: _In(at, by, device) for ticket_id, at, by, device in rows})
     return found
+
+
+_ADMISSIONS_OF = select(CheckIn.ticket_id, CheckIn.at, CheckIn.by_name, CheckIn.device).where(
+    col(CheckIn.ticket_id).in_(bindparam("ids", expanding=True)), col(CheckIn.undone_at).is_(None)
+)
 
 
 def _like(text: str) -> str:
@@ -229,25 +231,36 @@ class DoorList:
 
 
 def _entries(session: Session, salt: str, *where: Any) -> dict[str, dict[str, object]]:
-    rows = session.exec(
-        select(Ticket, TicketType.name, Order.reference)
-        .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
-        .join(Order, col(Order.id) == Ticket.order_id)
-        .where(col(Ticket.code).is_not(None), *where)
-        .order_by(col(Ticket.id))
-    ).all()
-    found = _admissions(session, [t.id for t, _, _ in rows if t.id is not None])
+    rows = (
+        session.connection()
+        .execute(  # plain rows: a poll may carry every ticket
+            core_select(
+                col(Ticket.id),
+                col(Ticket.code),
+                col(Ticket.attendee_name),
+                col(Ticket.status),
+                col(TicketType.name),
+                col(Order.reference),
+            )
+            .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
+            .join(Order, col(Order.id) == Ticket.order_id)
+            .where(col(Ticket.code).is_not(None), *where)
+            .order_by(col(Ticket.id))
+        )
+        .all()
+    )
+    found = _admissions(session, [t for t, *_ in rows if t is not None])
     names = devices.names(session, keys=[a.device for a in found.values()])
     entries: dict[str, dict[str, object]] = {}
-    for t, type_name, order_ref in rows:
-        assert t.code is not None and t.id is not None
-        admitted = found.get(t.id)
-        entries[list_key(salt, t.code)] = {
-            "name": t.attendee_name,
+    for ticket_id, code, name, status, type_name, order_ref in rows:
+        assert code is not None and ticket_id is not None
+        admitted = found.get(ticket_id)
+        entries[list_key(salt, code)] = {
+            "name": name,
             "type": type_name,
-            "ref": tickets.reference(t.code),
+            "ref": tickets.reference(code),
             "order": order_ref,
-            "status": t.status,
+            "status": status,
             "checked_in_at": admitted.at.isoformat() if admitted else None,
             "by": admitted.by if admitted else "",
             "device": admitted.device if admitted else "",

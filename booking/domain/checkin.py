@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import Connection, Row, Select, bindparam, exists, text, update
+from sqlalchemy import Connection, Row, Select, bindparam, exists, text, true, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select as ModelSelect
 
 from booking.domain import audit, tickets, users
 from booking.models import (
@@ -826,12 +827,23 @@ def _sync_result(
     return SyncResult(nonce, NOT_VALID, outcome.reason, outcome.message, code)
 
 
+def _door_event(*, staff: bool) -> ModelSelect[Event, bool]:
+    slug = col(Event.slug) == bindparam("slug")
+    if not staff:
+        return select(Event, true()).where(slug)
+    allowed = users.staff_may_work_door(bindparam("user_id"), Event.id)
+    return select(Event, allowed).where(slug, col(Event.status) != EventStatus.DRAFT)
+
+
+_DOOR_EVENT = {staff: _door_event(staff=staff) for staff in (False, True)}
+
+
 def event_for_door(session: Session, *, slug: str, user: User) -> tuple[Event | None, bool]:
     """The event the door may open by this slug, and whether `user` may work its door
     (`users.may_work_door`), in one query. Door staff get no drafts (nothing is on sale,
     and the event may never be announced); organisers get any event."""
-    query = select(Event, users.may_work_door_sql(user, Event.id)).where(Event.slug == slug)
-    if user.role != Role.ORGANISER:
-        query = query.where(Event.status != EventStatus.DRAFT)
-    row = session.exec(query).first()
-    return (None, False) if row is None else (row[0], bool(row[1]))
+    staff = user.role != Role.ORGANISER
+    row = session.exec(_DOOR_EVENT[staff], params={"slug": slug, "user_id": user.id}).first()
+    if row is None:
+        return None, False
+    return row[0], bool(row[1]) and (user.id is not None or not staff)
