@@ -26,8 +26,6 @@ def test_an_admission_takes_six_statements(api: DoorClient, sale, session, count
     api.admit(first.code, device="phone-1")  # compiled statements cached, as in a running app
     answer, sql = _statements(count_queries, lambda: api.admit(second.code, device="phone-1"))
     assert answer["result"] == "admitted"
-    for s in sql:
-        print(s[:150])
     assert len(sql) == ADMISSION, sql
     assert [s.split()[0] for s in sql[-3:]] == ["SELECT", "INSERT", "INSERT"], sql
     assert sql[-2].startswith("INSERT INTO checkin") and "NOT (EXISTS" in sql[-2], sql[-2]
