@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlmodel import Session, col, select
 
 from booking.domain import audit, outbox
@@ -108,15 +108,18 @@ def start_session(
     return token
 
 
+_SESSION_USER = (
+    select(User)
+    .join(LoginSession)
+    .where(LoginSession.id == bindparam("id"), LoginSession.expires_at > bindparam("now"))
+)
+
+
 def user_for_session(session: Session, *, token: str, now: datetime) -> User | None:
-    row = session.exec(
-        select(LoginSession, User)
-        .join(User)
-        .where(LoginSession.id == _digest(token), LoginSession.expires_at > now)
-    ).first()
-    if row is None or not row[1].active:
+    user = session.exec(_SESSION_USER, params={"id": _digest(token), "now": now}).first()
+    if user is None or not user.active:
         return None
-    return row[1]
+    return user
 
 
 def end_session(session: Session, *, token: str) -> None:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, literal, null, or_, union_all
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from booking.domain import access_needs, devices, tickets
@@ -58,39 +59,51 @@ class Counts:
 
 def counts(session: Session, *, event_id: int) -> Counts:
     """Admitted against expected (valid tickets), per ticket type, and how many offline
-    admissions turned out to be a second admission of a ticket."""
-    # Two plain index scans, counted here: a join's plan would rest on table statistics,
-    # which are stale while the door is filling a fresh table (see `_admissions`).
-    valid = dict(
-        session.exec(
-            select(Ticket.id, Ticket.ticket_type_id).where(
-                Ticket.event_id == event_id, Ticket.status == TicketStatus.VALID
-            )
-        ).all()
+    admissions turned out to be a second admission of a ticket: one query, answered in a
+    few rows (the event's types, then a count each for expected, admitted and conflicts)."""
+    # No join whose plan rests on table statistics, which are stale while the door is filling
+    # a fresh table (see `_admissions`): each admission finds its ticket by primary key.
+    type_if_valid = (
+        core_select(col(Ticket.ticket_type_id))
+        .where(col(Ticket.id) == CheckIn.ticket_id, col(Ticket.status) == TicketStatus.VALID)
+        .scalar_subquery()
     )
-    inside = session.exec(
-        select(CheckIn.ticket_id).where(
-            CheckIn.event_id == event_id, col(CheckIn.undone_at).is_(None)
-        )
-    ).all()
-    expected = Counter(valid.values())
-    admitted = Counter(valid[t] for t in inside if t in valid)
-    types = session.exec(
-        select(TicketType)
-        .where(TicketType.event_id == event_id)
-        .order_by(col(TicketType.position), col(TicketType.id))
-    ).all()
-    conflicts = session.exec(
-        select(func.count())
-        .select_from(CheckInConflict)
-        .where(CheckInConflict.event_id == event_id, col(CheckInConflict.withdrawn_at).is_(None))
-    ).one()
+    parts = union_all(
+        core_select(
+            literal("type"), col(TicketType.id), col(TicketType.name), col(TicketType.position)
+        ).where(col(TicketType.event_id) == event_id),
+        core_select(literal("expected"), col(Ticket.ticket_type_id), null(), func.count())
+        .where(col(Ticket.event_id) == event_id, col(Ticket.status) == TicketStatus.VALID)
+        .group_by(col(Ticket.ticket_type_id)),
+        core_select(literal("admitted"), type_if_valid, null(), func.count())
+        .where(col(CheckIn.event_id) == event_id, col(CheckIn.undone_at).is_(None))
+        .group_by(type_if_valid),
+        core_select(literal("conflicts"), null(), null(), func.count()).where(
+            col(CheckInConflict.event_id) == event_id, col(CheckInConflict.withdrawn_at).is_(None)
+        ),
+    )
+    types: list[tuple[int, int, str]] = []
+    tally: dict[str, Counter[int | None]] = {"expected": Counter(), "admitted": Counter()}
+    conflicts = 0
+    for kind, type_id, name, number in session.connection().execute(parts):
+        if kind == "type":
+            types.append((int(number), int(type_id), str(name)))
+        elif kind == "conflicts":
+            conflicts = int(number)
+        else:
+            tally[kind][type_id] = int(number)
+    expected, admitted = tally["expected"], tally["admitted"]
     by_type = [
-        TypeCount(t.name, admitted[t.id], expected[t.id])
-        for t in types
-        if t.id is not None and expected[t.id]
+        TypeCount(name, admitted[type_id], expected[type_id])
+        for _, type_id, name in sorted(types)
+        if expected[type_id]
     ]
-    return Counts(sum(admitted.values()), len(valid), by_type, int(conflicts))
+    return Counts(
+        sum(n for t, n in admitted.items() if t is not None),
+        sum(expected.values()),
+        by_type,
+        conflicts,
+    )
 
 
 @dataclass(frozen=True)
@@ -138,14 +151,16 @@ def _admissions(session: Session, ticket_ids: list[int]) -> dict[int, _In]:
     """
     found: dict[int, _In] = {}
     for start in range(0, len(ticket_ids), IN_CHUNK):
-        rows = session.exec(
-            select(CheckIn.ticket_id, CheckIn.at, CheckIn.by_name, CheckIn.device).where(
-                col(CheckIn.ticket_id).in_(ticket_ids[start : start + IN_CHUNK]),
-                col(CheckIn.undone_at).is_(None),
-            )
-        ).all()
+        rows = session.connection().execute(
+            _ADMISSIONS_OF, {"ids": ticket_ids[start : start + IN_CHUNK]}
+        )
         found.update({ticket_id: _In(at, by, device) for ticket_id, at, by, device in rows})
     return found
+
+
+_ADMISSIONS_OF = select(CheckIn.ticket_id, CheckIn.at, CheckIn.by_name, CheckIn.device).where(
+    col(CheckIn.ticket_id).in_(bindparam("ids", expanding=True)), col(CheckIn.undone_at).is_(None)
+)
 
 
 def _like(text: str) -> str:
@@ -237,31 +252,43 @@ class DoorList:
 
 
 def _entries(session: Session, salt: str, *where: Any) -> dict[str, dict[str, object]]:
-    rows = session.exec(
-        select(Ticket, TicketType.name, Order.reference)
-        .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
-        .join(Order, col(Order.id) == Ticket.order_id)
-        .where(col(Ticket.code).is_not(None), *where)
-        .order_by(col(Ticket.id))
-    ).all()
-    found = _admissions(session, [t.id for t, _, _ in rows if t.id is not None])
+    rows = (
+        session.connection()
+        .execute(  # plain rows: a poll may carry every ticket
+            core_select(
+                col(Ticket.id),
+                col(Ticket.code),
+                col(Ticket.attendee_name),
+                col(Ticket.status),
+                col(TicketType.name),
+                col(Order.reference),
+                col(Order.access_needs),
+                col(Order.access_note),
+            )
+            .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
+            .join(Order, col(Order.id) == Ticket.order_id)
+            .where(col(Ticket.code).is_not(None), *where)
+            .order_by(col(Ticket.id))
+        )
+        .all()
+    )
+    found = _admissions(session, [t for t, *_ in rows if t is not None])
     names = devices.names(session, keys=[a.device for a in found.values()])
-    needs = _needs(session, (t.order_id for t, _, _ in rows))
     entries: dict[str, dict[str, object]] = {}
-    for t, type_name, order_ref in rows:
-        assert t.code is not None and t.id is not None
-        admitted = found.get(t.id)
-        entries[list_key(salt, t.code)] = {
-            "name": t.attendee_name,
+    for ticket_id, code, name, status, type_name, order_ref, needs, note in rows:
+        assert code is not None and ticket_id is not None
+        admitted = found.get(ticket_id)
+        entries[list_key(salt, code)] = {
+            "name": name,
             "type": type_name,
-            "ref": tickets.reference(t.code),
+            "ref": tickets.reference(code),
             "order": order_ref,
-            "status": t.status,
+            "status": status,
             "checked_in_at": admitted.at.isoformat() if admitted else None,
             "by": admitted.by if admitted else "",
             "device": admitted.device if admitted else "",
             "device_name": devices.label(names, admitted.device) if admitted else "",
-            "access": needs.get(t.order_id, ""),
+            "access": access_needs.stored(needs, note).text,
         }
     return entries
 

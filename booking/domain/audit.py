@@ -5,9 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert as sa_insert
 from sqlmodel import Session, col, select
 
 from booking.models import AuditEntry, User
+
+
+def _entry(
+    action: str,
+    *,
+    subject_type: str,
+    subject_id: int | None,
+    actor: User | str,
+    now: datetime,
+    event_id: int | None,
+    order_id: int | None,
+    data: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "at": now,
+        "actor_id": actor.id if isinstance(actor, User) else None,
+        "actor": actor.email if isinstance(actor, User) else actor,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "event_id": event_id,
+        "order_id": order_id,
+        "data": data or {},
+    }
 
 
 def record(
@@ -24,18 +49,51 @@ def record(
 ) -> AuditEntry:
     """Add an entry inside the caller's transaction. `data` holds before/after values."""
     entry = AuditEntry(
-        at=now,
-        actor_id=actor.id if isinstance(actor, User) else None,
-        actor=actor.email if isinstance(actor, User) else actor,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        event_id=event_id,
-        order_id=order_id,
-        data=data or {},
+        **_entry(
+            action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            actor=actor,
+            now=now,
+            event_id=event_id,
+            order_id=order_id,
+            data=data,
+        )
     )
     session.add(entry)
     return entry
+
+
+def insert(
+    session: Session,
+    action: str,
+    *,
+    subject_type: str,
+    subject_id: int | None,
+    actor: User | str,
+    now: datetime,
+    event_id: int | None = None,
+    order_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """As `record`, written at once with one INSERT and no object kept in the session: for
+    paths that count their statements (the door's admissions)."""
+    session.connection().execute(
+        _INSERT,
+        _entry(
+            action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            actor=actor,
+            now=now,
+            event_id=event_id,
+            order_id=order_id,
+            data=data,
+        ),
+    )
+
+
+_INSERT = sa_insert(AuditEntry)
 
 
 def for_event(session: Session, *, event_id: int, limit: int = 200) -> list[AuditEntry]:

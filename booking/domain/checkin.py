@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import text, update
+from sqlalchemy import Connection, Row, Select, bindparam, exists, text, true, update
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select as ModelSelect
 
-from booking.domain import access_needs, audit, tickets
+from booking.domain import access_needs, audit, tickets, users
 from booking.models import (
     CheckIn,
     CheckInConflict,
@@ -98,13 +101,24 @@ def _not_valid(reason: str, ticket: TicketFacts | None = None, message: str = ""
     return Outcome(NOT_VALID, message or REASONS[reason], reason, ticket)
 
 
-def _facts(session: Session, ticket: Ticket, type_name: str) -> TicketFacts:
+def _facts(
+    ticket: Ticket | Row[Ticket, str, str, str], type_name: str, needs: str = ""
+) -> TicketFacts:
+    """What the door shows of a ticket; `needs` is its order's access needs as one line."""
     assert ticket.code is not None
-    order = session.get(Order, ticket.order_id)
-    needs = access_needs.of(order).text if order is not None else ""
     return TicketFacts(
         ticket.code, ticket.attendee_name, type_name, tickets.reference(ticket.code), needs
     )
+
+
+def _needs_of_order(session: Session, order_id: int) -> str:
+    order = session.get(Order, order_id)
+    return access_needs.of(order).text if order is not None else ""
+
+
+def _needs_of_row(row: Row[Ticket, str, str, str]) -> str:
+    """The access needs read with the ticket's row (`_ticket_rows`)."""
+    return access_needs.stored(row.access_needs, row.access_note).text
 
 
 def _code_filter(clean: str) -> Any:
@@ -139,9 +153,11 @@ def find_ticket(session: Session, *, event_id: int, code: str) -> tuple[Ticket, 
     return here[0] if len(here) == 1 else None
 
 
-def _other_event(session: Session, clean: str, found: list[tuple[Ticket, str]]) -> Event | None:
+def _other_event(
+    session: Session, clean: str, found: list[Row[Ticket, str, str, str]]
+) -> Event | None:
     if found:
-        return session.get(Event, found[0][0].event_id)
+        return session.get(Event, found[0].event_id)
     if len(clean) == tickets.CODE_LENGTH:
         return None
     return session.exec(
@@ -166,6 +182,118 @@ def _lock_ticket(session: Session, ticket: Ticket) -> str:
         text("SELECT status FROM ticket WHERE id = :id FOR UPDATE"), {"id": ticket.id}
     ).one()
     return str(row[0])
+
+
+def _row_locks(conn: Connection) -> bool:
+    """Whether the admission must lock the ticket's row (PostgreSQL). SQLite: the transaction
+    already holds the write lock (BEGIN IMMEDIATE); refuse to run without it."""
+    if not conn.get_execution_options().get("booking_locking", True):
+        return False  # the race tests' negative control
+    if conn.dialect.name == "sqlite":
+        if not conn.info.get("immediate"):
+            raise RuntimeError("check-in on SQLite needs a write session (BEGIN IMMEDIATE)")
+        return False
+    return True
+
+
+def _ticket_rows(*where: Any, lock: bool) -> Select[Ticket, str, str, str]:
+    query: Select[Ticket, str, str, str] = (
+        core_select(
+            Ticket,
+            col(TicketType.name).label("type_name"),
+            col(Order.access_needs).label("access_needs"),
+            col(Order.access_note).label("access_note"),
+        )
+        .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
+        .join(Order, col(Order.id) == Ticket.order_id)
+        .where(*where)
+    )
+    return query.with_for_update(of=Ticket) if lock else query
+
+
+# Built once: a statement made afresh costs more to build than to run.
+_BY_CODE = {
+    lock: _ticket_rows(col(Ticket.code) == bindparam("code"), lock=lock) for lock in (False, True)
+}
+
+
+def _candidates(
+    conn: Connection, *, event_id: int, clean: str, lock: bool
+) -> list[Row[Ticket, str, str, str]]:
+    """As `_matches`, as plain rows (the ticket's columns and `type_name`), in one statement
+    that also locks them when `lock` (which serialises admissions of a ticket and waits out
+    a refund in flight)."""
+    if len(clean) == tickets.CODE_LENGTH:
+        return list(conn.execute(_BY_CODE[lock], {"code": clean}).all())
+    query = _ticket_rows(col(Ticket.event_id) == event_id, _code_filter(clean), lock=lock)
+    return list(conn.execute(query.limit(2)).all())
+
+
+def _unused(ticket_id: Any, nonce: Any) -> Any:
+    """What an admission needs: none of the ticket's stands, and the nonce is new."""
+    return ~exists().where(
+        (col(CheckIn.nonce) == nonce)
+        | ((col(CheckIn.ticket_id) == ticket_id) & col(CheckIn.undone_at).is_(None))
+    ) & ~exists().where(col(CheckInConflict.nonce) == nonce)
+
+
+_CHECKIN = CheckIn.metadata.tables[CheckIn.__tablename__]
+_ADMISSION_COLUMNS = (
+    "ticket_id",
+    "event_id",
+    "at",
+    "by_user_id",
+    "by_name",
+    "device",
+    "nonce",
+    "offline",
+)
+_ADMISSIONS: dict[str, Any] = {}  # the insert, by dialect, built at first use
+
+
+def _admission_insert(dialect: str) -> Any:
+    """INSERT … SELECT (the values) WHERE `_unused` ON CONFLICT DO NOTHING RETURNING id."""
+    params = {k: bindparam(k, type_=_CHECKIN.c[k].type) for k in _ADMISSION_COLUMNS}
+    rows = core_select(*params.values()).where(_unused(params["ticket_id"], params["nonce"]))
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(CheckIn)
+        .from_select(list(params), rows)
+        .on_conflict_do_nothing()
+        .returning(col(CheckIn.id))
+    )
+
+
+def _insert_admission(
+    conn: Connection,
+    *,
+    ticket_id: int,
+    event_id: int,
+    at: datetime,
+    by: User,
+    device: str,
+    nonce: str,
+    offline: bool,
+) -> tuple[int, str] | None:
+    """Insert the admission if `_unused` holds (a unique index refusing it is taken as a
+    no), in one statement; returns its id and by_name, or None when nothing was inserted."""
+    dialect = conn.dialect.name
+    statement = _ADMISSIONS.get(dialect)
+    if statement is None:
+        statement = _ADMISSIONS[dialect] = _admission_insert(dialect)
+    by_name = by.name or by.email
+    values = {
+        "ticket_id": ticket_id,
+        "event_id": event_id,
+        "at": at,
+        "by_user_id": by.id,
+        "by_name": by_name,
+        "device": device,
+        "nonce": nonce,
+        "offline": offline,
+    }
+    inserted = conn.execute(statement, values).scalar_one_or_none()
+    return None if inserted is None else (int(inserted), by_name)
 
 
 def _active_checkin(session: Session, ticket_id: int) -> CheckIn | None:
@@ -199,18 +327,18 @@ def _admitted(checkin: CheckIn, facts: TicketFacts, *, replay: bool = False) -> 
 
 
 def _replay(
-    session: Session, *, nonce: str, device: str, ticket: Ticket, facts: TicketFacts
+    session: Session, *, nonce: str, device: str, ticket_id: int, facts: TicketFacts
 ) -> Outcome | None:
     """The answer already given to this nonce, if it was used before (None if not)."""
     checkin = session.exec(select(CheckIn).where(CheckIn.nonce == nonce)).first()
     if checkin is not None:
-        if checkin.ticket_id != ticket.id or checkin.device != device:
+        if checkin.ticket_id != ticket_id or checkin.device != device:
             return _not_valid("nonce_reused")
         return _admitted(checkin, facts, replay=True)
     conflict = session.exec(select(CheckInConflict).where(CheckInConflict.nonce == nonce)).first()
     if conflict is None:
         return None
-    if conflict.ticket_id != ticket.id or conflict.device != device:
+    if conflict.ticket_id != ticket_id or conflict.device != device:
         return _not_valid("nonce_reused")
     first = session.get(CheckIn, conflict.first_checkin_id) if conflict.first_checkin_id else None
     if first is None:
@@ -238,8 +366,9 @@ def _admit_in(
     if len(clean) not in (tickets.CODE_LENGTH, tickets.REFERENCE_LENGTH):
         return _not_valid("unknown")
     nonce, device = nonce[:MAX_TEXT], device[:MAX_TEXT]
-    found = _matches(session, event_id=event_id, clean=clean)
-    here = [m for m in found if m[0].event_id == event_id]
+    conn = session.connection()
+    found = _candidates(conn, event_id=event_id, clean=clean, lock=_row_locks(conn))
+    here = [m for m in found if m.event_id == event_id]
     if len(here) > 1:
         return _not_valid("ambiguous")
     if not here:
@@ -247,54 +376,56 @@ def _admit_in(
         if other is not None:
             return _not_valid("other_event", message=f"This ticket is for {other.title}.")
         return _not_valid("unknown")
-    ticket, type_name = here[0]
-    assert ticket.id is not None
-    facts = _facts(session, ticket, type_name)
-    status = _lock_ticket(session, ticket)
-    # After the lock, so that a retry racing its own original sees the original.
-    earlier = _replay(session, nonce=nonce, device=device, ticket=ticket, facts=facts)
+    ticket = here[0]
+    facts = _facts(ticket, ticket.type_name, _needs_of_row(ticket))
+    if ticket.status == TicketStatus.VALID:
+        # The check and the insert in one statement, after the lock: a retry racing its
+        # own original sees the original.
+        inserted = _insert_admission(
+            conn,
+            ticket_id=ticket.id,
+            event_id=event_id,
+            at=at,
+            by=by,
+            device=device,
+            nonce=nonce,
+            offline=offline,
+        )
+        if inserted is not None:
+            checkin_id, by_name = inserted
+            audit.insert(
+                session,
+                "ticket.admitted",
+                subject_type="ticket",
+                subject_id=ticket.id,
+                actor=by,
+                now=now,
+                event_id=event_id,
+                order_id=ticket.order_id,
+                data={"device": device, "offline": offline, "at": at.isoformat()},
+            )
+            return Outcome(
+                ADMITTED,
+                "Admitted",
+                "",
+                facts,
+                checked_in_at=at,
+                by=by_name,
+                device=device,
+                checkin_id=checkin_id,
+            )
+    # Not admitted: this nonce's first answer, the ticket's status, or the admission that
+    # stands (another device's; without the lock, one whose insert the unique index let
+    # through first).
+    earlier = _replay(session, nonce=nonce, device=device, ticket_id=ticket.id, facts=facts)
     if earlier is not None:
         return earlier
-    if status != TicketStatus.VALID:
-        return _not_valid(_STATUS_REASON.get(status, "cancelled"), facts)
+    if ticket.status != TicketStatus.VALID:
+        return _not_valid(_STATUS_REASON.get(ticket.status, "cancelled"), facts)
     existing = _active_checkin(session, ticket.id)
-    if existing is not None:
-        return _already(existing, facts)
-    checkin = CheckIn(
-        ticket_id=ticket.id,
-        event_id=event_id,
-        at=at,
-        by_user_id=by.id,
-        by_name=by.name or by.email,
-        device=device,
-        nonce=nonce,
-        offline=offline,
-    )
-    try:
-        with session.begin_nested():
-            session.add(checkin)
-    except IntegrityError:
-        # Only reached without the lock: another request won. Its nonce may be ours (a
-        # retry racing the original); otherwise it is another device's admission.
-        earlier = _replay(session, nonce=nonce, device=device, ticket=ticket, facts=facts)
-        if earlier is not None:
-            return earlier
-        winner = _active_checkin(session, ticket.id)
-        if winner is None:
-            raise
-        return _already(winner, facts)
-    audit.record(
-        session,
-        "ticket.admitted",
-        subject_type="ticket",
-        subject_id=ticket.id,
-        actor=by,
-        now=now,
-        event_id=event_id,
-        order_id=ticket.order_id,
-        data={"device": device, "offline": offline, "at": at.isoformat()},
-    )
-    return _admitted(checkin, facts)
+    if existing is None:
+        raise RuntimeError(f"admission of ticket {ticket.id} refused, yet none stands")
+    return _already(existing, facts)
 
 
 def admit(
@@ -440,7 +571,7 @@ def undo(
         if found is None:
             return UndoResult(False, REASONS["unknown"])
         ticket, type_name = found
-        facts = _facts(session, ticket, type_name)
+        facts = _facts(ticket, type_name, _needs_of_order(session, ticket.order_id))
         _lock_ticket(session, ticket)  # before reading its admissions
         nonce = (nonce or "")[:MAX_TEXT]
         if nonce:
@@ -723,10 +854,23 @@ def _sync_result(
     return SyncResult(nonce, NOT_VALID, outcome.reason, outcome.message, code)
 
 
-def event_for_door(session: Session, *, slug: str, role: Role) -> Event | None:
-    """The event the door may open by this slug. Door staff get no drafts (nothing is on
-    sale, and the event may never be announced); organisers get any event."""
-    query = select(Event).where(Event.slug == slug)
-    if role != Role.ORGANISER:
-        query = query.where(Event.status != EventStatus.DRAFT)
-    return session.exec(query).first()
+def _door_event(*, staff: bool) -> ModelSelect[Event, bool]:
+    slug = col(Event.slug) == bindparam("slug")
+    if not staff:
+        return select(Event, true()).where(slug)
+    allowed = users.staff_may_work_door(bindparam("user_id"), Event.id)
+    return select(Event, allowed).where(slug, col(Event.status) != EventStatus.DRAFT)
+
+
+_DOOR_EVENT = {staff: _door_event(staff=staff) for staff in (False, True)}
+
+
+def event_for_door(session: Session, *, slug: str, user: User) -> tuple[Event | None, bool]:
+    """The event the door may open by this slug, and whether `user` may work its door
+    (`users.may_work_door`), in one query. Door staff get no drafts (nothing is on sale,
+    and the event may never be announced); organisers get any event."""
+    staff = user.role != Role.ORGANISER
+    row = session.exec(_DOOR_EVENT[staff], params={"slug": slug, "user_id": user.id}).first()
+    if row is None:
+        return None, False
+    return row[0], bool(row[1]) and (user.id is not None or not staff)

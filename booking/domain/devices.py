@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from booking.domain.errors import InvalidInput
@@ -41,10 +42,12 @@ def names(session: Session, *, keys: Iterable[str]) -> dict[str, str]:
     wanted = sorted({k for k in keys if k})
     if not wanted:
         return {}
-    rows = session.exec(
-        select(DoorDevice.key, DoorDevice.name).where(col(DoorDevice.key).in_(wanted))
-    ).all()
-    return dict(rows)
+    return dict(session.connection().execute(_NAMES, {"keys": wanted}).all())
+
+
+_NAMES = select(DoorDevice.key, DoorDevice.name).where(
+    col(DoorDevice.key).in_(bindparam("keys", expanding=True))
+)
 
 
 def label(names: dict[str, str], key: str) -> str:
