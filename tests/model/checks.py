@@ -309,12 +309,15 @@ def waitlist(rows: Rows, now: datetime) -> None:
             )
 
 
-def served(rows: Rows, now: datetime) -> int:
-    """Right after the offer job, at every event on sale whose offers are not paused: an
-    entry is offered exactly when its offer is open, and nobody waits whose request fits
-    the seats that are free. Returns how many entries were checked."""
+def served(rows: Rows, now: datetime, event_id: int | None = None) -> int:
+    """Right after the offer job (at every event), or after a step that offers the free
+    seats of one event (`event_id`), at those on sale whose offers are not paused: an entry
+    is offered exactly when its offer is open, and nobody waits whose request fits the
+    seats that are free. Returns how many waiting entries were checked."""
     checked = 0
     for entry in rows.entries.values():
+        if event_id is not None and entry.event_id != event_id:
+            continue
         event = rows.events[entry.event_id]
         if event.status != "published" or event.starts_at <= now:
             continue

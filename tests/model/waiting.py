@@ -86,6 +86,10 @@ class WaitingList:
             )
         except BookingError:
             return
+        self._served(event_id)
+
+    def _served(self, event_id: int | None) -> None:
+        checks.FIGURES["queue checks"] += checks.served(self._taken(), self.now, event_id)
 
     @precondition(lambda self: self.has("entries waiting") or self.has("entries offered"))
     @rule(pick=PICK)
@@ -95,6 +99,7 @@ class WaitingList:
         entry = self._pick(self._entries(*waitlist.OPEN), pick)
         if entry is not None:
             self.world.write(waitlist.leave, token=entry.token, now=self.now)
+            self._served(entry.event_id)
 
     @precondition(lambda self: self.has("entries waiting") or self.has("entries offered"))
     @rule()
@@ -103,7 +108,7 @@ class WaitingList:
         offered. Then nobody waits whose request fits what is free."""
         self._step("offer job")
         self.world.call(checkout.sweep_and_offer, self.world.svc)
-        checks.FIGURES["queue checks"] += checks.served(self._taken(), self.now)
+        self._served(None)
 
     @precondition(lambda self: self.has("entries waiting"))
     @rule(pick=PICK)
@@ -227,6 +232,7 @@ class WaitingList:
             )
         except BookingError:
             return
+        self._served(order.event_id)
         if done.terms.kind == resale.REFUND:
             self._send_refunds(order.id)
 

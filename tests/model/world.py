@@ -4,7 +4,7 @@ functions, and `payments` adapter) on the test database, the Stripe stand-in, tw
 One `World` lives for the whole test; `reset()` gives each Hypothesis example a clean
 database, a reset stand-in and a fresh cast: two published events, each with a room of
 five, an open "Standard" type, a "Members" type capped at two and hidden behind an access
-code with three uses; a free talk with a room of four and one free type; an organiser
+code with three uses; a free talk with a room of three and one free type; an organiser
 and a door steward.
 """
 
@@ -46,7 +46,7 @@ ROOM = 5
 MEMBERS_CAP = 2
 CODE = "MEMBERS"
 CODE_USES = 3
-FREE_ROOM = 4
+FREE_ROOM = 3
 OFFER_HOURS = 1  # a waiting-list offer lapses after an hour (two or three clock moves)
 STANDARD_PRICE = 1000
 MEMBERS_PRICE = 900
