@@ -193,7 +193,13 @@ def offer_taken_in(session: Session, *, order: Order, now: datetime) -> int:
     the same type still waiting for a buyer is refunded. Returns how many were refunded."""
     assert order.id is not None
     entry = session.get(WaitlistEntry, order.waitlist_entry_id)
-    if entry is not None and entry.status in (WaitlistStatus.OFFERED, WaitlistStatus.EXPIRED):
+    # An old offer paid late closes the entry only if it is still the entry's offer (not
+    # once its person has joined again and been offered, or waits for, new seats).
+    if (
+        entry is not None
+        and entry.offer_order_id == order.id
+        and entry.status in (WaitlistStatus.OFFERED, WaitlistStatus.EXPIRED)
+    ):
         entry.status = WaitlistStatus.TAKEN
         entry.closed_at = now
         session.add(entry)

@@ -24,6 +24,7 @@ from booking.models import (
     EventStatus,
     MailKind,
     Order,
+    OrderStatus,
     TicketType,
     User,
     WaitlistEntry,
@@ -109,6 +110,10 @@ def join(session: Session, *, event_id: int, request: Request, now: datetime) ->
         ).first()
         if entry is not None and entry.status in OPEN:
             raise InvalidInput({"email": "This email address is already on the waiting list"})
+        if entry is not None and _paying(session, entry, now):
+            raise InvalidInput(
+                {"email": "Seats offered to this email address are still held while it pays"}
+            )
         last = session.exec(
             select(func.max(WaitlistEntry.position)).where(WaitlistEntry.event_id == event_id)
         ).one()
@@ -136,6 +141,15 @@ def join(session: Session, *, event_id: int, request: Request, now: datetime) ->
         waitlist_offers.offer_free_seats_in(session, event_id=event_id, now=now)
         session.refresh(entry)
         return entry
+
+
+def _paying(session: Session, entry: WaitlistEntry, now: datetime) -> bool:
+    """Whether the entry's last offer still holds its seats (its person left the list while
+    paying for it): one open offer per entry, so they cannot join again until it ends."""
+    if entry.offer_order_id is None:
+        return False
+    order = session.get(Order, entry.offer_order_id, populate_existing=True)
+    return order is not None and order.status == OrderStatus.PENDING and order.expires_at > now
 
 
 def by_token(session: Session, *, token: str) -> WaitlistEntry:

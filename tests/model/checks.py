@@ -33,6 +33,8 @@ from booking.models import (
     Ticket,
     TicketStatus,
     TicketType,
+    WaitlistEntry,
+    WaitlistStatus,
 )
 from booking.stripe_standin import StandIn
 
@@ -63,6 +65,7 @@ def diagram() -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
 
 
 STARTS, ALLOWED = diagram()
+FIGURES: Counter[str] = Counter()  # examples, steps, invariant checks, per-rule tallies
 
 
 @dataclass
@@ -81,6 +84,7 @@ class Rows:
     events: dict[int, Event]
     codes: list[AccessCode]
     jobs: list[BulkJob]
+    entries: dict[int, WaitlistEntry]
 
     @classmethod
     def load(cls, s: Session) -> Rows:
@@ -104,12 +108,65 @@ class Rows:
             events={e.id: e for e in s.exec(select(Event)).all()},  # type: ignore[misc]
             codes=list(s.exec(select(AccessCode)).all()),
             jobs=list(s.exec(select(BulkJob)).all()),
+            entries={e.id: e for e in s.exec(select(WaitlistEntry)).all()},  # type: ignore[misc]
         )
 
     def counts_against(self, t: Ticket, now: datetime) -> bool:
+        """Sold, or held (a waiting-list offer too) with the hold running; never a released,
+        cancelled or returned ticket."""
         if t.status == TicketStatus.VALID:
             return True
         return t.status == TicketStatus.HELD and self.orders[t.order_id].expires_at > now
+
+    def taken(self, event_id: int, now: datetime) -> Counter[int]:
+        """Seats that count against capacity at the event, per ticket type."""
+        return Counter(
+            t.ticket_type_id
+            for t in self.tickets
+            if t.event_id == event_id and self.counts_against(t, now)
+        )
+
+    def queued(self, event_id: int) -> Counter[int | None]:
+        """Seats the people waiting want, per ticket type (None: any)."""
+        out: Counter[int | None] = Counter()
+        for e in self.entries.values():
+            if e.event_id == event_id and e.status == WaitlistStatus.WAITING:
+                out[e.ticket_type_id] += e.quantity
+        return out
+
+    def fits(self, event_id: int, wanted: dict[int, int], now: datetime, *, queue: bool) -> bool:
+        """Whether these seats are free (per type and in the room), after the seats the
+        people waiting want when `queue`."""
+        taken = self.taken(event_id, now)
+        queued = self.queued(event_id) if queue else Counter()
+        room = self.events[event_id].capacity
+        if room is not None:
+            left = room - sum(taken.values()) - sum(queued.values())
+            if sum(wanted.values()) > left:
+                return False
+        for type_id, qty in wanted.items():
+            cap = self.types[type_id].capacity
+            if cap is None:
+                continue
+            held_back = queued[type_id] + (queued[None] if room is None else 0)
+            if taken[type_id] + held_back + qty > cap:
+                return False
+        return True
+
+    def request_fits(self, entry: WaitlistEntry, now: datetime) -> bool:
+        """Whether what this entry asks for is free now, the queue aside: its ticket type,
+        or else any visible ordinary type."""
+        if entry.ticket_type_id is not None:
+            candidates = [entry.ticket_type_id]
+        else:
+            candidates = [
+                t.id  # type: ignore[misc]
+                for t in self.types.values()
+                if t.event_id == entry.event_id and t.visible and not t.access_place
+            ]
+        return any(
+            self.fits(entry.event_id, {c: entry.quantity}, now, queue=False) for c in candidates
+        )
 
 
 def capacity(rows: Rows, now: datetime) -> None:
@@ -155,7 +212,10 @@ def seats(rows: Rows, key: bytes) -> None:
         if order.status == OrderStatus.PENDING:
             assert set(got) == {TicketStatus.HELD}, f"pending order {order_id}: {dict(got)}"
         if order.status == OrderStatus.PAID:
-            assert got[TicketStatus.VALID] >= 1, f"paid order {order_id} without a valid ticket"
+            # A paid order whose every ticket was released waits for the list to take them.
+            assert got[TicketStatus.VALID] + got[TicketStatus.RETURNED] >= 1, (
+                f"paid order {order_id} without a valid or released ticket"
+            )
             assert not got[TicketStatus.HELD] and not got[TicketStatus.RELEASED]
 
 
@@ -192,6 +252,87 @@ def money(rows: Rows, standin: StandIn) -> None:
             s = sums[order_id]
             back = max(order.amount_refunded, s["succeeded"]) + s["pending"]
             assert back > 0, f"paid order {order_id} has cancelled tickets and no refund"
+
+
+def released(rows: Rows) -> None:
+    """A released ticket belongs to an order that was paid; the refund it points to (if
+    its money is, or is being, returned) is of its own order and never more than the share
+    of the tickets it covers."""
+    refunds = {r.id: r for r in rows.refunds}
+    covered: dict[int, list[Ticket]] = defaultdict(list)
+    for t in rows.tickets:
+        if t.status != TicketStatus.RETURNED:
+            continue
+        order = rows.orders[t.order_id]
+        assert OrderStatus.PAID in rows.history[t.order_id], f"released ticket {t.id} unpaid"
+        assert order.status != OrderStatus.PENDING, f"released ticket {t.id} of a pending order"
+        if t.refund_id is not None:
+            covered[t.refund_id].append(t)
+    for refund_id, mine in covered.items():
+        refund = refunds.get(refund_id)
+        assert refund is not None, f"released tickets point at a missing refund {refund_id}"
+        assert {t.order_id for t in mine} == {refund.order_id}, f"refund {refund_id} crosses"
+        share = sum(t.price for t in mine)
+        assert refund.amount <= share, (
+            f"refund {refund_id} of {refund.amount} for released tickets worth {share}"
+        )
+
+
+def waitlist(rows: Rows, now: datetime) -> None:
+    """No entry has two open offers; an open offer (a pending, unexpired order for an
+    entry) belongs to an entry that is offered it, or that left while paying it; an offered
+    entry's order is its own and not paid; a taken entry's order was paid."""
+    open_offers: Counter[int] = Counter()
+    for order in rows.orders.values():
+        if order.waitlist_entry_id is None:
+            continue
+        entry = rows.entries.get(order.waitlist_entry_id)
+        assert entry is not None, f"offer {order.id} of a missing entry"
+        if order.status == OrderStatus.PENDING and order.expires_at > now:
+            open_offers[entry.id] += 1  # type: ignore[index]
+            offered = entry.status == WaitlistStatus.OFFERED and entry.offer_order_id == order.id
+            paying = entry.status == WaitlistStatus.LEFT and order.stripe_session_id is not None
+            assert offered or paying, (
+                f"open offer {order.id} of entry {entry.id}, which is {entry.status} "
+                f"(its offer {entry.offer_order_id})"
+            )
+    two = {e: n for e, n in open_offers.items() if n > 1}
+    assert not two, f"entries with two open offers: {two}"
+    for entry in rows.entries.values():
+        order = rows.orders.get(entry.offer_order_id or 0)
+        if entry.status == WaitlistStatus.OFFERED:
+            assert order is not None and order.waitlist_entry_id == entry.id
+            assert order.status != OrderStatus.PAID, f"entry {entry.id} offered a paid order"
+        if entry.status == WaitlistStatus.TAKEN:
+            assert order is not None and OrderStatus.PAID in rows.history[order.id], (  # type: ignore[index]
+                f"entry {entry.id} taken, its offer never paid"
+            )
+
+
+def served(rows: Rows, now: datetime, event_id: int | None = None) -> int:
+    """Right after the offer job (at every event), or after a step that offers the free
+    seats of one event (`event_id`), at those on sale whose offers are not paused: an entry
+    is offered exactly when its offer is open, and nobody waits whose request fits the
+    seats that are free. Returns how many waiting entries were checked."""
+    checked = 0
+    for entry in rows.entries.values():
+        if event_id is not None and entry.event_id != event_id:
+            continue
+        event = rows.events[entry.event_id]
+        if event.status != "published" or event.starts_at <= now:
+            continue
+        order = rows.orders.get(entry.offer_order_id or 0)
+        open_ = order is not None and order.status == OrderStatus.PENDING and order.expires_at > now
+        if entry.status == WaitlistStatus.OFFERED:
+            assert open_, f"entry {entry.id} still offered an offer that lapsed"
+        if event.waitlist_paused or entry.status != WaitlistStatus.WAITING:
+            continue
+        checked += 1
+        assert not rows.request_fits(entry, now), (
+            f"entry {entry.id} ({entry.quantity} x {entry.ticket_type_id}) waits while its "
+            f"seats are free: taken {dict(rows.taken(entry.event_id, now))}"
+        )
+    return checked
 
 
 def charge_of(standin: StandIn, order: Order) -> dict[str, Any] | None:

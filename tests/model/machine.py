@@ -11,6 +11,7 @@ import contextlib
 import copy
 import uuid
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -23,17 +24,18 @@ from booking.domain import (
     cancellation,
     checkin,
     event_admin,
+    inventory,
     order_changes,
     order_refunds,
     orders,
     ticket_types,
 )
 from booking.domain.errors import BookingError, Conflict, InvalidInput, SoldOut
-from booking.domain.event_forms import EventFields
 from booking.models import BulkJob, CheckIn, EventStatus, Order, OrderStatus, Ticket, TicketStatus
 from booking.stripe_standin.errors import ApiError
 from tests.model import checks
-from tests.model.world import CODE, ROOM, WEBHOOK_TYPES, World
+from tests.model.waiting import WaitingList
+from tests.model.world import CODE, ROOM, WEBHOOK_TYPES, World, event_fields
 
 PICK = st.integers(min_value=0, max_value=10_000)
 CARDS = {"ok": "4242424242424242", "declined": "4000000000000002"}
@@ -44,10 +46,10 @@ FAULTS = {
     "answer lost": {"action": "reset", "when": "after"},
     "timeout": {"action": "hang", "delay": 2.0},
 }
-FIGURES: Counter[str] = Counter()  # examples, steps, invariant checks, per-rule tallies
+FIGURES = checks.FIGURES
 
 
-class OrderLife(RuleBasedStateMachine):
+class OrderLife(WaitingList, RuleBasedStateMachine):
     def __init__(self, world: World) -> None:
         super().__init__()
         self.world = world
@@ -159,10 +161,14 @@ class OrderLife(RuleBasedStateMachine):
                 attribution=orders.Attribution(code=CODE if code else ""),
             )
         except SoldOut:
-            assert not self._fits(rows, event_id, wanted), f"sold out, yet {wanted} fits"
+            assert not rows.fits(event_id, wanted, self.now, queue=True), (
+                f"sold out, yet {wanted} fits"
+            )
             return
         except BookingError:
             return
+        # Nobody buys ahead of the waiting list: the seats the people waiting want are kept.
+        assert rows.fits(event_id, wanted, self.now, queue=True), f"{wanted} sold past the queue"
         try:
             self.world.start_checkout(order)
         except checkout.CheckoutUnavailable:
@@ -176,20 +182,6 @@ class OrderLife(RuleBasedStateMachine):
         if then == "pays and comes back":
             response = self.world.client.get(f"/checkout/success?session_id={cs_id}")
             assert response.status_code == 303, f"success page answered {response.status_code}"
-
-    def _fits(self, rows: checks.Rows, event_id: int, wanted: dict[int, int]) -> bool:
-        taken: Counter[int] = Counter()
-        for t in rows.tickets:
-            if t.event_id == event_id and rows.counts_against(t, self.now):
-                taken[t.ticket_type_id] += 1
-        room = rows.events[event_id].capacity
-        if room is not None and sum(taken.values()) + sum(wanted.values()) > room:
-            return False
-        for type_id, qty in wanted.items():
-            cap = rows.types[type_id].capacity
-            if cap is not None and taken[type_id] + qty > cap:
-                return False
-        return True
 
     @precondition(lambda self: self.has("open"))
     @rule(pick=PICK, card=st.sampled_from(["ok", "ok", "declined", "delayed"]))
@@ -459,21 +451,7 @@ class OrderLife(RuleBasedStateMachine):
         if which == "room":
             ev = self.world.event(event_id)
             new = max(0, (ev.capacity or ROOM) + delta)
-            fields = EventFields(
-                title=ev.title,
-                slug=ev.slug,
-                strapline=ev.strapline,
-                description=ev.description,
-                starts_at=ev.starts_at,
-                ends_at=ev.ends_at,
-                doors_at=ev.doors_at,
-                venue_id=ev.venue_id,
-                organisation_ids=[],
-                capacity=new,
-                contact_email=ev.contact_email,
-                buyer_cancel_allowed=ev.buyer_cancel_allowed,
-                buyer_cancel_cutoff_hours=ev.buyer_cancel_cutoff_hours,
-            )
+            fields = replace(event_fields(ev), capacity=new)
             call: Any = lambda: self.world.write(  # noqa: E731
                 event_admin.update,
                 event_id=event_id,
@@ -753,11 +731,17 @@ class OrderLife(RuleBasedStateMachine):
         FIGURES["invariant checks"] += 1
         rows = self._taken()
         checks.capacity(rows, self.now)
+        for event_id in rows.events:  # the app counts the seats taken as the checks do
+            app = self.world.read(inventory.taken_by_type, event_id=event_id, now=self.now)
+            mine = rows.taken(event_id, self.now)
+            assert app == dict(mine), f"event {event_id}: the app counts {app}, held+sold {mine}"
         checks.seats(rows, self.world.key)
         checks.money(rows, self.world.standin)
         checks.mail(rows)
         checks.door(rows, self.admitted, self.undone)
         checks.transitions(rows, self.seen)
+        checks.released(rows)
+        checks.waitlist(rows, self.now)
         self.summary = self._summarise(rows)
 
     def _summarise(self, rows: checks.Rows) -> Counter[str]:
@@ -786,6 +770,8 @@ class OrderLife(RuleBasedStateMachine):
         summary["standing"] = sum(c.undone_at is None for c in rows.checkins)
         summary["codes_active"] = sum(c.active for c in rows.codes)
         summary["events_open"] = sum(e.status != "cancelled" for e in rows.events.values())
+        for entry in rows.entries.values():
+            summary[f"entries {entry.status}"] += 1
         for job in rows.jobs:
             summary["jobs_due"] += job.status in ("queued", "running")
             summary["jobs_failed"] += job.status == "failed"

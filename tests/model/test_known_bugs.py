@@ -36,3 +36,32 @@ def test_a_dashboard_refund_that_arrives_before_the_payment_is_kept(life) -> Non
     life._deliver(refunded)  # before checkout.session.completed
     life.promises_hold()
     life.everything_settles()
+
+
+def test_leaving_while_paying_for_an_offer_and_joining_again_gets_no_second_hold(life) -> None:  # type: ignore[no-untyped-def]
+    life.joins_waiting_list(event=0, who=0, quantity=1, kind="any")  # offered at once
+    life.promises_hold()
+    life.offer_taken_up(pick=0, then="stays")  # on Stripe's page
+    life.promises_hold()
+    life.leaves_waiting_list(pick=0)
+    life.promises_hold()
+    life.joins_waiting_list(event=0, who=0, quantity=1, kind="any")
+    life.promises_hold()
+    life.everything_settles()
+
+
+def test_an_old_offer_paid_late_leaves_its_entry_offered_the_new_one(life) -> None:  # type: ignore[no-untyped-def]
+    life.joins_waiting_list(event=0, who=0, quantity=1, kind="any")
+    life.offer_taken_up(pick=0, then="stays")
+    life.app_clock_runs_ahead(minutes=31)
+    life.app_clock_runs_ahead(minutes=31)  # the offer has lapsed; Stripe's page is open
+    life.promises_hold()
+    life.joins_waiting_list(event=0, who=1, quantity=1, kind="any")  # closes it: expired
+    life.joins_waiting_list(event=0, who=0, quantity=1, kind="any")  # offered again
+    life.promises_hold()
+    life.pay_late(pick=0)
+    life.webhook_arrives()
+    life.promises_hold()
+    life.webhook_arrives()
+    life.promises_hold()
+    life.everything_settles()

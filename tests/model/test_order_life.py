@@ -78,7 +78,8 @@ def test_every_order_keeps_its_promises(world: World) -> None:
             f"order-life on {'SQLite' if world.db.is_sqlite else 'PostgreSQL'}: "
             f"{figures['examples']} examples, {figures['steps']} steps, "
             f"{figures['invariant checks']} invariant checks, "
-            f"{figures['settled checks']} settled checks in {time.monotonic() - started:.1f} s "
+            f"{figures['settled checks']} settled checks, {figures['queue checks']} queue "
+            f"checks in {time.monotonic() - started:.1f} s "
             f"(seed {seed_value})"
         )
         for name, count in sorted(figures.items()):
@@ -137,6 +138,15 @@ for _name in (
     "phone_syncs",
     "stripe_fails",
     "everything_settles",
+    "joins_waiting_list",
+    "leaves_waiting_list",
+    "offer_job_runs",
+    "organiser_offers_now",
+    "organiser_pauses_offers",
+    "offer_taken_up",
+    "books_free_seats",
+    "holder_releases",
+    "organiser_sets_cancellations",
 ):
     setattr(SellingOnly, _name, _off)
 

@@ -4,7 +4,8 @@ functions, and `payments` adapter) on the test database, the Stripe stand-in, tw
 One `World` lives for the whole test; `reset()` gives each Hypothesis example a clean
 database, a reset stand-in and a fresh cast: two published events, each with a room of
 five, an open "Standard" type, a "Members" type capped at two and hidden behind an access
-code with three uses, an organiser and a door steward.
+code with three uses; a free talk with a room of three and one free type; an organiser
+and a door steward.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette.testclient import TestClient
 from booking import checkout
 from booking.db import Database
 from booking.domain import access_codes, tickets
+from booking.domain.event_forms import EventFields
 from booking.models import (
     AccessCode,
     Event,
@@ -44,6 +46,8 @@ ROOM = 5
 MEMBERS_CAP = 2
 CODE = "MEMBERS"
 CODE_USES = 3
+FREE_ROOM = 3
+OFFER_HOURS = 1  # a waiting-list offer lapses after an hour (two or three clock moves)
 STANDARD_PRICE = 1000
 MEMBERS_PRICE = 900
 CODE_DISCOUNT = 200
@@ -62,14 +66,37 @@ WEBHOOK_TYPES = frozenset(
 BASE = "http://testserver"
 
 
+def event_fields(ev: Event) -> EventFields:
+    """The event form as the event stands (what an organiser who changes one field sends)."""
+    return EventFields(
+        title=ev.title,
+        slug=ev.slug,
+        strapline=ev.strapline,
+        description=ev.description,
+        starts_at=ev.starts_at,
+        ends_at=ev.ends_at,
+        doors_at=ev.doors_at,
+        venue_id=ev.venue_id,
+        organisation_ids=[],
+        capacity=ev.capacity,
+        contact_email=ev.contact_email,
+        buyer_cancel_allowed=ev.buyer_cancel_allowed,
+        buyer_cancel_cutoff_hours=ev.buyer_cancel_cutoff_hours,
+    )
+
+
 @dataclass
 class Cast:
     organiser: User
     staff: User
-    events: list[int]
-    standard: dict[int, int]  # event id -> ticket type id
-    members: dict[int, int]
+    events: list[int]  # the two paid events, then the free talk
+    standard: dict[int, int]  # event id -> ticket type id (the free talk's free type)
+    members: dict[int, int]  # the paid events only
     codes: dict[int, int]  # event id -> access code id
+
+    @property
+    def free_event(self) -> int:
+        return self.events[2]
 
 
 @dataclass
@@ -116,6 +143,7 @@ class World:
                     status=EventStatus.PUBLISHED,
                     capacity=ROOM,
                     buyer_cancel_allowed=True,
+                    waitlist_offer_hours=OFFER_HOURS,
                     created_at=now,
                 )
                 s.add(event)
@@ -134,8 +162,29 @@ class World:
                 s.flush()
                 events.append(event.id)
                 standard[event.id], members[event.id] = std.id, mem.id
+            starts = now + timedelta(days=20)
+            talk = Event(
+                slug="free-talk",
+                title="Free talk",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=1),
+                venue_id=venue.id,
+                status=EventStatus.PUBLISHED,
+                capacity=FREE_ROOM,
+                buyer_cancel_allowed=True,
+                waitlist_offer_hours=OFFER_HOURS,
+                created_at=now,
+            )
+            s.add(talk)
+            s.flush()
+            assert talk.id is not None
+            free = TicketType(event_id=talk.id, name="Free", price=0)
+            s.add(free)
+            s.flush()
+            events.append(talk.id)
+            standard[talk.id] = free.id
         codes = {}
-        for event_id in events:
+        for event_id in events[:2]:
             with self.db.write_session() as s:
                 codes[event_id] = access_codes.create(
                     s,
@@ -170,8 +219,9 @@ class World:
             assert found is not None
             return found
 
-    def start_checkout(self, order: Order) -> str:
-        """What the buy form does after the hold: a Checkout Session from the order's lines."""
+    def start_checkout(self, order: Order, *, release_on_error: bool = True) -> str:
+        """What the buy form does after the hold (and the offer page when an offer is taken
+        up, keeping its seats held on an error): a Checkout Session from the order's lines."""
         with self.db.session() as s:
             lines = s.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()
         items = [LineItem(ln.name, ln.unit_price, ln.quantity, order.currency) for ln in lines]
@@ -184,6 +234,7 @@ class World:
                 event_title="Debate",
                 success_url=f"{BASE}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
                 cancel_url=f"{BASE}/checkout/cancel/{order.token}",
+                release_on_error=release_on_error,
             )
         )
 
