@@ -375,6 +375,8 @@ def transitions(rows: Rows, seen: dict[int, tuple[str, int]]) -> None:
         hist = rows.history[order_id]
         walk = [s for i, s in enumerate(hist) if i == 0 or s != hist[i - 1]]
         assert walk and walk[0] in STARTS, f"order {order_id} started as {walk[:1]}"
+        # Only the guest list's complimentary orders start paid; a sale starts with its hold.
+        assert order.complimentary or walk[0] == "pending", f"order {order_id} started paid"
         for a, b in zip(walk, walk[1:], strict=False):
             assert (a, b) in ALLOWED, f"order {order_id} went {a} -> {b} (history {walk})"
         assert walk[-1] == order.status, f"order {order_id} is {order.status}, history {walk}"
