@@ -131,6 +131,30 @@ class OrderLife(WaitingList, RuleBasedStateMachine):
     def _send_refunds(self, order_id: int) -> None:
         self.world.call(checkout.send_refunds_for, self.world.svc, order_id=order_id)
 
+    def _reserve(self, event_id: int, wanted: dict[int, int], *, code: str = "") -> Order | None:
+        """Hold `wanted` for a buyer, or None when refused; a "sold out" must be true, and a
+        hold must fit after the seats the waiting list wants (nobody buys ahead of it)."""
+        rows = self._taken()
+        try:
+            order = self.world.write(
+                orders.reserve,
+                event_id=event_id,
+                quantities=wanted,
+                buyer=orders.Buyer("Ada Lovelace", "ada@example.com"),
+                now=self.now,
+                hold=checkout.hold_duration(self.world.svc),
+                attribution=orders.Attribution(code=code),
+            )
+        except SoldOut:
+            assert not rows.fits(event_id, wanted, self.now, queue=True), (
+                f"sold out, yet {wanted} fits"
+            )
+            return None
+        except BookingError:
+            return None
+        assert rows.fits(event_id, wanted, self.now, queue=True), f"{wanted} sold past the queue"
+        return order
+
     def _taken(self) -> checks.Rows:
         return self.world.read(checks.Rows.load)
 
@@ -149,26 +173,9 @@ class OrderLife(WaitingList, RuleBasedStateMachine):
         event_id = self.cast.events[event]
         wanted = {self.cast.standard[event_id]: standard, self.cast.members[event_id]: members}
         wanted = {k: v for k, v in wanted.items() if v} or {self.cast.standard[event_id]: 1}
-        rows = self._taken()
-        try:
-            order = self.world.write(
-                orders.reserve,
-                event_id=event_id,
-                quantities=wanted,
-                buyer=orders.Buyer("Ada Lovelace", "ada@example.com"),
-                now=self.now,
-                hold=checkout.hold_duration(self.world.svc),
-                attribution=orders.Attribution(code=CODE if code else ""),
-            )
-        except SoldOut:
-            assert not rows.fits(event_id, wanted, self.now, queue=True), (
-                f"sold out, yet {wanted} fits"
-            )
+        order = self._reserve(event_id, wanted, code=CODE if code else "")
+        if order is None:
             return
-        except BookingError:
-            return
-        # Nobody buys ahead of the waiting list: the seats the people waiting want are kept.
-        assert rows.fits(event_id, wanted, self.now, queue=True), f"{wanted} sold past the queue"
         try:
             self.world.start_checkout(order)
         except checkout.CheckoutUnavailable:

@@ -189,23 +189,9 @@ class WaitingList:
         self._step("books free seats")
         event_id = self.cast.free_event
         wanted = {self.cast.standard[event_id]: quantity}
-        rows = self._taken()
-        try:
-            order = self.world.write(
-                orders.reserve,
-                event_id=event_id,
-                quantities=wanted,
-                buyer=orders.Buyer("Ada Lovelace", "ada@example.com"),
-                now=self.now,
-                hold=checkout.hold_duration(self.world.svc),
-                attribution=orders.Attribution(),
-            )
-        except SoldOut:
-            assert not rows.fits(event_id, wanted, self.now, queue=True), f"{wanted} fits"
+        order = self._reserve(event_id, wanted)
+        if order is None:
             return
-        except BookingError:
-            return
-        assert rows.fits(event_id, wanted, self.now, queue=True), f"{wanted} sold past the queue"
         self.world.write(
             orders.confirm_free,
             order_id=order.id,
