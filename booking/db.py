@@ -7,8 +7,10 @@ queue up instead of failing on a stale snapshot; on PostgreSQL `lock()` takes a 
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,9 @@ class Database:
         if not locking:
             for engine in {self.engine, self.write_engine}:
                 engine.update_execution_options(booking_locking=False)
+        path = url.removeprefix("sqlite:///") if self.is_sqlite else ""
+        on_disk = locking and path and path != ":memory:"  # no turns for the lock-off twins
+        self.writer_file = f"{path}-writer" if on_disk else None
 
     def session(self) -> Session:
         """A session for reads. Write through `write()` or `write_session()`."""
@@ -84,8 +89,25 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: commits on success, rolls back on any exception."""
-        with Session(self.write_engine, expire_on_commit=False) as session, session.begin():
+        with (
+            self.writer_turn(),
+            Session(self.write_engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
+
+    def writer_turn(self) -> AbstractContextManager[None]:
+        """Wait for this writer's turn among every process on this SQLite file.
+
+        SQLite's own lock is polled by a waiting writer, which sleeps up to 100 ms between
+        tries, so under a rush a process's writers can wait long after the lock came free
+        while another process's queue takes it again. Waiting on a kernel file lock instead
+        hands the turn over the moment it is released. BEGIN IMMEDIATE still guards the
+        data: a writer that skips the turn (a script, sqlite3) only waits longer.
+        """
+        if self.writer_file is None:
+            return nullcontext()
+        return _file_lock(self.writer_file)
 
     def write_session(self) -> Session:
         """A session whose transactions lock the database for writing on SQLite."""
@@ -131,6 +153,16 @@ class Database:
         from alembic import command
 
         command.upgrade(self.alembic_config(), "head")
+
+
+@contextmanager
+def _file_lock(path: str) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def lock(session: Session, event_id: int) -> None:

@@ -55,7 +55,7 @@ class Services:
         """Run `fn(session, **kwargs)` on a write session (it opens its own transaction)."""
 
         def work() -> T:
-            with self.db.write_session() as session:
+            with self.db.writer_turn(), self.db.write_session() as session:
                 return fn(session, **kwargs)
 
         if not self.db.is_sqlite:
