@@ -75,7 +75,7 @@ def _order_lines(session: Session, *, order_id: int) -> list[OrderLine]:
 async def start(request: Request) -> Response:
     svc = services(request)
     slug = request.path_params["slug"]
-    page = await load_event_page(request, slug)
+    page = await load_event_page(request, slug, recent=True)
     assert page.event.id is not None
     form = await request.form()
     values = _values(form)

@@ -25,7 +25,7 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import brotli  # type: ignore[import-untyped]
 from starlette.concurrency import run_in_threadpool
@@ -37,6 +37,7 @@ from booking import branding, changes
 from booking.runtime import Services
 from booking.web.services import services
 
+T = TypeVar("T")
 MAX_AGE = 15
 PUBLIC = f"public, max-age={MAX_AGE}, stale-while-revalidate={MAX_AGE}"
 PRIVATE = "private, no-store"
@@ -157,6 +158,7 @@ class PageCache:
         self.max_entries = max_entries
         self.pages: OrderedDict[Hashable, Page] = OrderedDict()
         self.building: dict[Hashable, asyncio.Future[Page | None]] = {}
+        self.data: OrderedDict[Hashable, object] = OrderedDict()
         self.version: int | None = None
 
     def get(self, key: Hashable) -> Page | None:
@@ -171,12 +173,20 @@ class PageCache:
         while len(self.pages) > self.max_entries:
             self.pages.popitem(last=False)
 
+    def keep(self, key: Hashable, value: object) -> None:
+        self.data[key] = value
+        self.data.move_to_end(key)
+        while len(self.data) > self.max_entries:
+            self.data.popitem(last=False)
+
     def saw(self, version: int, svc: Services) -> None:
-        """A new content version: drop the old pages, and the brand this process kept."""
+        """A new content version: drop the old pages and data, and the brand this process
+        kept."""
         if version != self.version:
             if self.version is not None:
                 branding.forget(svc)
             self.pages.clear()
+            self.data.clear()
             self.version = version
 
 
@@ -210,6 +220,31 @@ def private(response: Response) -> Response:
     return response
 
 
+async def _current_key(svc: Services, key: Hashable) -> tuple[PageCache, Hashable]:
+    """This process's cache, and `key` with everything that makes a kept copy current."""
+    cache = page_cache(svc)
+    version = await content_version(svc)
+    cache.saw(version, svc)
+    slot = int(svc.now().timestamp() // FRESH_SECONDS)
+    return cache, (key, version, changes.sales_here(), slot)
+
+
+async def recent(request: Request, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+    """What `load()` read for `key`, kept as long as a page built from it would be: the
+    data behind a page, for requests that render it their own way (a form with errors, a
+    code applied) or check a request against it before the lock decides."""
+    svc = services(request)
+    cache, full = await _current_key(svc, key)
+    if full in cache.data:
+        cache.data.move_to_end(full)
+        found: T = cache.data[full]  # type: ignore[assignment]  # kept by this function for this key
+        return found
+    value = await load()
+    if cache.max_entries:
+        cache.keep(full, value)
+    return value
+
+
 async def serve(
     request: Request, key: Hashable, build: Callable[[], Awaitable[Response]]
 ) -> Response:
@@ -218,11 +253,7 @@ async def serve(
     Concurrent first requests for one key wait for a single build. Only 200 answers are kept;
     any other goes out as built, private."""
     svc = services(request)
-    cache = page_cache(svc)
-    version = await content_version(svc)
-    cache.saw(version, svc)
-    slot = int(svc.now().timestamp() // FRESH_SECONDS)
-    full = (key, version, changes.sales_here(), slot)
+    cache, full = await _current_key(svc, key)
     page = cache.get(full)
     if page is not None:
         return page.response(request)

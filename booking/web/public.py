@@ -37,9 +37,20 @@ async def _home(request: Request) -> Response:
     )
 
 
-async def load_event_page(request: Request, slug: str) -> catalogue.EventPage:
+async def load_event_page(
+    request: Request, slug: str, *, recent: bool = False
+) -> catalogue.EventPage:
+    """The event page's data. `recent`: this process's copy, as current as the cached page
+    (organisers' changes at once, sale states within pagecache.FRESH_SECONDS), for pages
+    and checks whose decision is taken again under the event's lock."""
     svc = services(request)
-    return await svc.read(catalogue.event_page, slug=slug, now=svc.now())
+
+    async def load() -> catalogue.EventPage:
+        return await svc.read(catalogue.event_page, slug=slug, now=svc.now())
+
+    if recent:
+        return await pagecache.recent(request, ("event-page", slug), load)
+    return await load()
 
 
 def event_context(
@@ -96,7 +107,8 @@ async def event(request: Request) -> Response:
 
 
 async def _first_visit(request: Request, slug: str) -> Response:
-    """The page every first visitor gets: no code, no promo link, nothing from a session."""
+    """The page every first visitor gets: no code, no promo link, nothing from a session.
+    Built only when the process has no current copy, so its data is read afresh."""
     page = await load_event_page(request, slug)
     context = event_context(request, page)
     context.update(values={"code": ""}, errors={})
@@ -104,7 +116,7 @@ async def _first_visit(request: Request, slug: str) -> Response:
 
 
 async def _personal(request: Request, slug: str) -> Response:
-    page = await load_event_page(request, slug)
+    page = await load_event_page(request, slug, recent=True)
     await attribution.record_arrival(request, page.event)
     assert page.event.id is not None
     code = request.query_params.get("code", "")[:40] or attribution.carried_code(

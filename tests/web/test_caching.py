@@ -239,3 +239,35 @@ def test_static_files_have_fingerprinted_names_and_long_caching(client, debate):
     old = client.get(stale)
     assert old.status_code == 200 and old.headers["cache-control"] == "public, max-age=300"
     assert client.get("/static/css/no-such.0123456789.css").status_code == 404
+
+
+def _post_checkout(client, path: str, token: str, **fields: str):  # type: ignore[no-untyped-def]
+    return client.post(path + "/checkout", data={"csrf_token": token, **fields})
+
+
+def test_a_checkout_reads_the_event_from_the_process_copy(client, debate, count_queries):
+    path = f"/events/{debate.slug}"
+    token = _token(client, path)
+    _post_checkout(client, path, token, name="Ada")  # reads the page's data once
+    count_queries.reset()
+    again = _post_checkout(client, path, token, name="Ada")
+    assert again.status_code == 400 and "Enter your email address" in again.text
+    # Only the content version is read: the event, its ticket types and what is left come
+    # from the copy the first checkout kept.
+    assert count_queries.count == 1, count_queries.statements
+
+
+def test_a_checkout_sees_an_organisers_change_at_once(client, session, debate):
+    path = f"/events/{debate.slug}"
+    token = _token(client, path)
+    standard = session.exec(select(TicketType).where(TicketType.name == "Standard")).one()
+    assert _post_checkout(client, path, token, name="Ada").status_code == 400  # kept now
+    standard.name = "Standing"
+    standard.max_per_order = 2
+    session.add(standard)
+    session.commit()
+    refused = _post_checkout(
+        client, path, token, name="Ada", email="ada@example.com", **{f"qty-{standard.id}": "3"}
+    )
+    assert refused.status_code == 400
+    assert "Number of Standing tickets must be 2 or fewer" in refused.text
