@@ -113,6 +113,7 @@ def create_app(
         await branding.tell_standin(services)
         async with lifecycle.running(services):
             yield
+        services.close()
         if db is None:
             database.dispose()
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-import anyio
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
 
@@ -60,17 +61,26 @@ class Services:
 
         if not self.db.is_sqlite:
             return await run_in_threadpool(work)
-        # SQLite has one writer at a time: queue this process's writers here, in order,
-        # rather than in SQLite's busy-wait, which polls and can time out under a rush.
-        async with self.write_lock:
-            return await run_in_threadpool(work)
+        # SQLite has one writer at a time: this process's writers queue for its one writer
+        # thread, in order, and run back to back there (each then waits its turn among the
+        # processes, Database.writer_turn) rather than in SQLite's busy-wait, which polls
+        # and can time out under a rush. The event loop is not waited for between them.
+        return await asyncio.get_running_loop().run_in_executor(self.writer, work)
+
+    def close(self) -> None:
+        """Let the writer thread go, once its queued writes are done."""
+        writer = self.extras.pop("writer", None)
+        if writer is not None:
+            writer.shutdown(wait=True)
 
     @property
-    def write_lock(self) -> anyio.Lock:
-        lock = self.extras.get("write_lock")
-        if lock is None:
-            lock = self.extras["write_lock"] = anyio.Lock()
-        return lock
+    def writer(self) -> ThreadPoolExecutor:
+        """This process's one thread for SQLite writes."""
+        found = self.extras.get("writer")
+        if found is None:
+            found = self.extras["writer"] = ThreadPoolExecutor(1, thread_name_prefix="writer")
+        writer: ThreadPoolExecutor = found
+        return writer
 
     async def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """Run a domain function that manages its own transactions in the thread pool."""

@@ -11,7 +11,9 @@ Each process keeps what it rendered, already compressed, keyed on
 - the content version (booking.changes): any organiser's change in any process is read
   by the next request here, in one cheap query, and makes a new key;
 - the sales this process committed (booking.changes.sales_here), so the process that took
-  a hold shows what is left at once;
+  a hold shows what is left at once; in an on-sale rush, when sales come faster than
+  SALES_REFRESHES a second, at most that often, so the pages are not rendered again after
+  every sale;
 - a FRESH_SECONDS slot of the app's clock, so sale states (on sale, few left, sold out)
   changed by another process, or by time, lag at most that long. The hold itself is
   decided under the event lock, never from a cached page.
@@ -22,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -42,6 +45,7 @@ MAX_AGE = 15
 PUBLIC = f"public, max-age={MAX_AGE}, stale-while-revalidate={MAX_AGE}"
 PRIVATE = "private, no-store"
 FRESH_SECONDS = 5
+SALES_REFRESHES = 4  # a second, at most, once sales come faster
 MAX_ENTRIES = 1024
 DEBUG = "http.response.debug"
 MIN_COMPRESS = 500  # bytes; smaller bodies go as they are
@@ -160,6 +164,8 @@ class PageCache:
         self.building: dict[Hashable, asyncio.Future[Page | None]] = {}
         self.data: OrderedDict[Hashable, object] = OrderedDict()
         self.version: int | None = None
+        self.sales_seen = changes.sales_here()
+        self.sales_refreshed: deque[float] = deque(maxlen=SALES_REFRESHES)
 
     def get(self, key: Hashable) -> Page | None:
         page = self.pages.get(key)
@@ -178,6 +184,18 @@ class PageCache:
         self.data.move_to_end(key)
         while len(self.data) > self.max_entries:
             self.data.popitem(last=False)
+
+    def sales(self) -> int:
+        """This process's sales count: the latest, unless it has already been taken up
+        SALES_REFRESHES times in the last second (then the one taken up last)."""
+        latest = changes.sales_here()
+        if latest != self.sales_seen:
+            now = time.monotonic()
+            full = len(self.sales_refreshed) == SALES_REFRESHES
+            if not full or now - self.sales_refreshed[0] >= 1.0:
+                self.sales_seen = latest
+                self.sales_refreshed.append(now)
+        return self.sales_seen
 
     def saw(self, version: int, svc: Services) -> None:
         """A new content version: drop the old pages and data, and the brand this process
@@ -226,7 +244,7 @@ async def _current_key(svc: Services, key: Hashable) -> tuple[PageCache, Hashabl
     version = await content_version(svc)
     cache.saw(version, svc)
     slot = int(svc.now().timestamp() // FRESH_SECONDS)
-    return cache, (key, version, changes.sales_here(), slot)
+    return cache, (key, version, cache.sales(), slot)
 
 
 async def recent(request: Request, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
