@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
 
