@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from booking import attaching
 from booking.domain import orders, refunds, stripe_events, stripe_refunds, waitlist_offers
 from booking.domain.errors import NotFound
 from booking.models import Order, OrderStatus
@@ -84,7 +85,7 @@ async def start(
             status=OrderStatus.EXPIRED,
         )
         raise CheckoutUnavailable(str(exc)) from exc
-    await svc.write(orders.attach_checkout, order_id=order.id, checkout_session_id=session.id)
+    await attaching.attach(svc, order_id=order.id, checkout_session_id=session.id)
     if not session.url:
         raise CheckoutUnavailable("Stripe returned no payment page")
     return session.url

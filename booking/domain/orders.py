@@ -340,11 +340,16 @@ def hold_in(
 def attach_checkout(session: Session, *, order_id: int, checkout_session_id: str) -> None:
     """Remember the Stripe Checkout Session made for this order."""
     with session.begin():
-        session.execute(
-            update(Order)
-            .where(col(Order.id) == order_id, col(Order.stripe_session_id).is_(None))
-            .values(stripe_session_id=checkout_session_id)
-        )
+        attach_checkout_in(session, order_id=order_id, checkout_session_id=checkout_session_id)
+
+
+def attach_checkout_in(session: Session, *, order_id: int, checkout_session_id: str) -> None:
+    """`attach_checkout` in the caller's transaction (booking.attaching writes several)."""
+    session.execute(
+        update(Order)
+        .where(col(Order.id) == order_id, col(Order.stripe_session_id).is_(None))
+        .values(stripe_session_id=checkout_session_id)
+    )
 
 
 def _issue_tickets(session: Session, order: Order, *, code_key: bytes) -> None:
