@@ -116,6 +116,11 @@ def _note_bulk(state: ORMExecuteState) -> None:
         state.session.info[SALES_MARK] = True
 
 
+def sold(session: Session) -> None:
+    """Mark the transaction as a sale made with Core statements, which no event sees."""
+    session.info[SALES_MARK] = True
+
+
 @event.listens_for(Session, "before_commit")
 def _bump(session: Session) -> None:
     session.flush()  # what is still pending is part of this commit

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import Table, and_, or_, update
 from sqlmodel import Session, col, select
 
+from booking import changes
 from booking.db import lock
 from booking.domain import access_codes, audit, inventory, outbox, refunds, tickets
 from booking.domain.errors import (
@@ -267,6 +268,13 @@ def reserve(
         )
 
 
+# The tables behind the models, for the Core inserts of a hold (SQLModel leaves them untyped).
+_ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
+_LINES: Table = OrderLine.__table__  # type: ignore[attr-defined]
+_TICKETS: Table = Ticket.__table__  # type: ignore[attr-defined]
+_HISTORY: Table = OrderHistory.__table__  # type: ignore[attr-defined]
+
+
 def hold_in(
     session: Session,
     *,
@@ -306,34 +314,49 @@ def hold_in(
         expires_at=expires_at,
         waitlist_entry_id=waitlist_entry_id,
     )
-    session.add(order)
-    session.flush()
-    assert order.id is not None
+    # Core inserts (no unit of work): this runs under the event's lock in every sale.
+    fields = order.model_dump(exclude={"id"})
+    conn = session.connection()
+    order.id = conn.execute(_ORDERS.insert().returning(_ORDERS.c.id), fields).scalar_one()
+    lines, made_tickets = [], []
     made = 0
     for type_id, qty in sorted(taken.items()):
         tt = types[type_id]
-        session.add(
-            OrderLine(
-                order_id=order.id,
-                ticket_type_id=type_id,
-                quantity=qty,
-                unit_price=prices[type_id],
-                name=tt.name,
-            )
+        lines.append(
+            {
+                "order_id": order.id,
+                "ticket_type_id": type_id,
+                "quantity": qty,
+                "unit_price": prices[type_id],
+                "name": tt.name,
+            }
         )
         for _ in range(qty):
             companion = type_id not in quantities
-            session.add(
+            made_tickets.append(
                 Ticket(
                     order_id=order.id,
                     event_id=event_id,
                     ticket_type_id=type_id,
                     attendee_name=companion_name(buyer.name) if companion else buyer.name_for(made),
                     price=prices[type_id],
-                )
+                ).model_dump(exclude={"id"})
             )
             made += 0 if companion else 1
-    _history(session, order, OrderStatus.PENDING, f"held until {order.expires_at:%H:%M} UTC", now)
+    conn.execute(_LINES.insert(), lines)
+    conn.execute(_TICKETS.insert(), made_tickets)
+    changes.sold(session)
+    conn.execute(
+        _HISTORY.insert(),
+        [
+            {
+                "order_id": order.id,
+                "status": OrderStatus.PENDING,
+                "note": f"held until {order.expires_at:%H:%M} UTC",
+                "at": now,
+            }
+        ],
+    )
     return order
 
 
