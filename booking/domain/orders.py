@@ -196,6 +196,14 @@ def _history(session: Session, order: Order, status: str, note: str, now: dateti
     session.add(OrderHistory(order_id=order.id, status=status, note=note, at=now))
 
 
+@dataclass(frozen=True)
+class Held:
+    """A pending order just written, and its lines as priced under the lock."""
+
+    order: Order
+    lines: list[OrderLine]
+
+
 def reserve(
     session: Session,
     *,
@@ -206,6 +214,28 @@ def reserve(
     hold: timedelta,
     attribution: Attribution | None = None,
 ) -> Order:
+    """`take_seats`, for a caller that needs only the order."""
+    return take_seats(
+        session,
+        event_id=event_id,
+        quantities=quantities,
+        buyer=buyer,
+        now=now,
+        hold=hold,
+        attribution=attribution,
+    ).order
+
+
+def take_seats(
+    session: Session,
+    *,
+    event_id: int,
+    quantities: dict[int, int],
+    buyer: Buyer,
+    now: datetime,
+    hold: timedelta,
+    attribution: Attribution | None = None,
+) -> Held:
     """Hold seats and create a pending order in one transaction.
 
     `attribution` carries the promo link, the traffic source and an access code, whose
@@ -287,7 +317,7 @@ def hold_in(
     attribution: Attribution | None = None,
     code: AccessCode | None = None,
     waitlist_entry_id: int | None = None,
-) -> Order:
+) -> Held:
     """Write a pending order holding these seats until `expires_at`, in the caller's
     transaction. The caller has taken the event's lock and decided that the seats can be
     held (`inventory.refusal`, or `inventory.shortfall` for a waiting-list offer)."""
@@ -318,18 +348,19 @@ def hold_in(
     fields = order.model_dump(exclude={"id"})
     conn = session.connection()
     order.id = conn.execute(_ORDERS.insert().returning(_ORDERS.c.id), fields).scalar_one()
-    lines, made_tickets = [], []
+    lines: list[OrderLine] = []
+    made_tickets: list[dict[str, object]] = []
     made = 0
     for type_id, qty in sorted(taken.items()):
         tt = types[type_id]
         lines.append(
-            {
-                "order_id": order.id,
-                "ticket_type_id": type_id,
-                "quantity": qty,
-                "unit_price": prices[type_id],
-                "name": tt.name,
-            }
+            OrderLine(
+                order_id=order.id,
+                ticket_type_id=type_id,
+                quantity=qty,
+                unit_price=prices[type_id],
+                name=tt.name,
+            )
         )
         for _ in range(qty):
             companion = type_id not in quantities
@@ -343,7 +374,7 @@ def hold_in(
                 ).model_dump(exclude={"id"})
             )
             made += 0 if companion else 1
-    conn.execute(_LINES.insert(), lines)
+    conn.execute(_LINES.insert(), [line.model_dump(exclude={"id"}) for line in lines])
     conn.execute(_TICKETS.insert(), made_tickets)
     changes.sold(session)
     conn.execute(
@@ -357,7 +388,7 @@ def hold_in(
             }
         ],
     )
-    return order
+    return Held(order, lines)
 
 
 def attach_checkout(session: Session, *, order_id: int, checkout_session_id: str) -> None:

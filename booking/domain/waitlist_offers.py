@@ -158,7 +158,7 @@ def _offer_in(
         expires_at=now + timedelta(hours=hours),
         attribution=orders.Attribution(source="waiting list"),
         waitlist_entry_id=entry.id,
-    )
+    ).order
     assert order.id is not None
     entry.status = WaitlistStatus.OFFERED
     entry.offered_at = now

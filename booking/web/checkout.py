@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import re
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -16,7 +16,6 @@ from starlette.routing import Route
 from booking import checkout
 from booking.domain import catalogue, orders, questions
 from booking.domain.errors import BookingError, InvalidInput, NotFound
-from booking.models import OrderLine
 from booking.payments import LineItem, PaymentError
 from booking.web import attribution, pagecache
 from booking.web.public import NAME_SLOTS, event_context, load_event_page
@@ -68,10 +67,6 @@ def _ticket_names(values: dict[str, str]) -> dict[int, str]:
     return found
 
 
-def _order_lines(session: Session, *, order_id: int) -> list[OrderLine]:
-    return list(session.exec(select(OrderLine).where(OrderLine.order_id == order_id)).all())
-
-
 async def start(request: Request) -> Response:
     svc = services(request)
     slug = request.path_params["slug"]
@@ -115,8 +110,8 @@ async def start(request: Request) -> Response:
         request, page.event.id, code=values.get("code", ""), promo_field=values.get("promo", "")
     )
     try:
-        order = await svc.write(
-            orders.reserve,
+        held = await svc.write(
+            orders.take_seats,
             event_id=page.event.id,
             quantities=quantities,
             buyer=buyer,
@@ -132,6 +127,7 @@ async def start(request: Request) -> Response:
         return await _rerender(
             request, slug, values, {exc.field or "quantity": exc.message}, exc.status
         )
+    order = held.order
     assert order.id is not None
     if asked is not None:  # kept with the first ticket; it counts once the order is paid
         await svc.write(questions.ask_with_order, order_id=order.id, asked=asked, now=svc.now())
@@ -148,7 +144,7 @@ async def start(request: Request) -> Response:
             quantity=line.quantity,
             currency=order.currency,
         )
-        for line in await svc.read(_order_lines, order_id=order.id)
+        for line in held.lines
     ]
     success = absolute_url(request, request.url_for("checkout_success").path)
     try:
