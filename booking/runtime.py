@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -33,7 +34,7 @@ class Services:
 
         return derive_key(self.settings.secret_key, "tickets")
 
-    @property
+    @cached_property
     def form_key(self) -> bytes:
         """Signs the tokens of forms on pages any cache may keep (booking.web.security)."""
         from booking.domain.tickets import derive_key

@@ -97,7 +97,12 @@ class SitePath(str):
 def url_for(context: Any, name: str, /, **params: Any) -> str:
     """A link to a route as a path on this site ("/events/x"), remembered per route and
     params. Absolute links (emails, calendar files, Stripe) are built from BASE_URL instead."""
-    router = context["request"].app.router
+    return site_path(context["request"].app.router, name, **params)
+
+
+def site_path(router: Any, name: str, /, **params: Any) -> SitePath:
+    """`url_for` outside a template: the router's path for a route, remembered (Starlette
+    looks through every route each time it is asked)."""
     cache: dict[tuple[str, tuple[tuple[str, Any], ...]], SitePath] = router.__dict__.setdefault(
         "_booking_paths", {}
     )

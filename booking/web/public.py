@@ -10,6 +10,7 @@ from starlette.routing import Route
 from booking import ics
 from booking.domain import catalogue, questions, waitlist
 from booking.models import Event, Venue
+from booking.templating import site_path
 from booking.web import attribution, pagecache, seo
 from booking.web.security import open_form_token
 from booking.web.services import absolute_url, render, services
@@ -57,13 +58,13 @@ def event_context(
     request: Request, page: catalogue.EventPage, view: attribution.CodeView | None = None
 ) -> dict[str, object]:
     svc = services(request)
-    url = absolute_url(request, request.url_for("event", slug=page.event.slug).path)
+    url = absolute_url(request, site_path(request.app.router, "event", slug=page.event.slug))
     image = absolute_url(request, page.event.hero_image) if page.event.hero_image else None
     details = f"{page.event.strapline}\n\n{url}".strip()
     offers = view.offers if view else page.offers
     prices = view.prices if view else {}
     buyable = [o for o in offers if o.state.buyable] if not page.is_cancelled else []
-    checkout = request.url_for("checkout_start", slug=page.event.slug).path
+    checkout = site_path(request.app.router, "checkout_start", slug=page.event.slug)
     return {
         "page": page,
         "event": page.event,
@@ -94,7 +95,7 @@ def event_context(
         # Needs no cookie, so the page with the buy form can be cached (booking.web.security).
         "checkout_token": open_form_token(svc.form_key, checkout),
         "waitlist_token": open_form_token(
-            svc.form_key, request.url_for("waitlist_join", slug=page.event.slug).path
+            svc.form_key, site_path(request.app.router, "waitlist_join", slug=page.event.slug)
         ),
     }
 
@@ -143,7 +144,7 @@ async def event_ics(request: Request) -> Response:
 async def _event_ics(request: Request) -> Response:
     svc = services(request)
     page = await load_event_page(request, request.path_params["slug"])
-    url = absolute_url(request, request.url_for("event", slug=page.event.slug).path)
+    url = absolute_url(request, site_path(request.app.router, "event", slug=page.event.slug))
     body = ics.event_calendar(
         page.event,
         venue=page.venue,
