@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from booking.domain import inventory
@@ -150,16 +151,35 @@ def venues_by_id(session: Session, events: list[Event]) -> dict[int | None, Venu
     }
 
 
+# The event page's statements, built once: only the parameters change.
+_ORGANISERS = (
+    select(Organisation)
+    .join(EventOrganiser)
+    .where(EventOrganiser.event_id == bindparam("event_id"))
+    .order_by(col(EventOrganiser.position))
+)
+_LINEUP = (
+    select(EventSpeaker, Speaker)
+    .join(Speaker)
+    .where(
+        EventSpeaker.event_id == bindparam("event_id"),
+        EventSpeaker.visibility == SpeakerVisibility.CONFIRMED,
+    )
+    .order_by(col(EventSpeaker.position), col(EventSpeaker.id))
+)
+_EVENT_BY_SLUG = (
+    select(Event, Venue).join(Venue, isouter=True).where(Event.slug == bindparam("slug"))
+)
+_TYPES = (
+    select(TicketType)
+    .where(TicketType.event_id == bindparam("event_id"))
+    .order_by(col(TicketType.position), col(TicketType.id))
+)
+
+
 def organisers_of(session: Session, *, event_id: int) -> list[Organisation]:
     """The event's co-organisers, in their order."""
-    return list(
-        session.exec(
-            select(Organisation)
-            .join(EventOrganiser)
-            .where(EventOrganiser.event_id == event_id)
-            .order_by(col(EventOrganiser.position))
-        ).all()
-    )
+    return list(session.exec(_ORGANISERS, params={"event_id": event_id}).all())
 
 
 def as_on_event(place: EventSpeaker, speaker: Speaker) -> Speaker:
@@ -189,15 +209,7 @@ def lineup_of(session: Session, *, event_id: int) -> list[Lineup]:
     """The event's confirmed speakers, in their order, in this event's wording."""
     return [
         Lineup(es.role, as_on_event(es, sp))
-        for es, sp in session.exec(
-            select(EventSpeaker, Speaker)
-            .join(Speaker)
-            .where(
-                EventSpeaker.event_id == event_id,
-                EventSpeaker.visibility == SpeakerVisibility.CONFIRMED,
-            )
-            .order_by(col(EventSpeaker.position), col(EventSpeaker.id))
-        ).all()
+        for es, sp in session.exec(_LINEUP, params={"event_id": event_id}).all()
     ]
 
 
@@ -208,9 +220,7 @@ def event_page(
 
     Raises NotFound for an unknown slug, and for a draft unless include_drafts (previews).
     """
-    row = session.exec(
-        select(Event, Venue).join(Venue, isouter=True).where(Event.slug == slug)
-    ).first()
+    row = session.exec(_EVENT_BY_SLUG, params={"slug": slug}).first()
     if row is None:
         raise NotFound("No event at this address")
     event, venue = row
@@ -219,13 +229,7 @@ def event_page(
     assert event.id is not None
     organisers = organisers_of(session, event_id=event.id)
     lineup = lineup_of(session, event_id=event.id)
-    types = list(
-        session.exec(
-            select(TicketType)
-            .where(TicketType.event_id == event.id)
-            .order_by(col(TicketType.position), col(TicketType.id))
-        ).all()
-    )
+    types = list(session.exec(_TYPES, params={"event_id": event.id}).all())
     avail = availability(session, event=event, now=now)
     all_offers = offers(types, event=event, avail=avail, now=now)
     return EventPage(

@@ -24,7 +24,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import BindParameter, and_, bindparam, func, or_
 from sqlmodel import Session, col, select
 
 from booking.domain.errors import BookingError, SalesClosed, SoldOut
@@ -62,7 +62,7 @@ class SaleState(StrEnum):
         return self in (SaleState.ON_SALE, SaleState.FEW_LEFT)
 
 
-def counts_against_capacity(now: datetime) -> Any:
+def counts_against_capacity(now: datetime | BindParameter[Any]) -> Any:
     """The tickets that use up a seat (and a code's use): sold ones, and held ones whose
     hold has not run out. A condition on Ticket joined to its Order."""
     return or_(
@@ -134,14 +134,26 @@ class Availability:
         return max(0, self.code.max_uses - self.code_used)
 
 
+# Built once (each sale and each page reads them): only the parameters change.
+_COUNTS = (
+    select(col(Ticket.ticket_type_id), col(Ticket.status), func.count())
+    .join(Order, col(Order.id) == Ticket.order_id)
+    .where(col(Ticket.event_id) == bindparam("event_id"), counts_against_capacity(bindparam("now")))
+    .group_by(col(Ticket.ticket_type_id), col(Ticket.status))
+)
+_QUEUED = (
+    select(col(WaitlistEntry.ticket_type_id), func.sum(WaitlistEntry.quantity))
+    .where(
+        col(WaitlistEntry.event_id) == bindparam("event_id"),
+        col(WaitlistEntry.status) == WaitlistStatus.WAITING,
+    )
+    .group_by(col(WaitlistEntry.ticket_type_id))
+)
+
+
 def counts(session: Session, *, event_id: int, now: datetime) -> dict[tuple[int, str], int]:
     """Tickets counting against capacity per (ticket type, status): sold and held apart."""
-    rows = session.exec(
-        select(col(Ticket.ticket_type_id), col(Ticket.status), func.count())
-        .join(Order, col(Order.id) == Ticket.order_id)
-        .where(col(Ticket.event_id) == event_id, counts_against_capacity(now))
-        .group_by(col(Ticket.ticket_type_id), col(Ticket.status))
-    ).all()
+    rows = session.exec(_COUNTS, params={"event_id": event_id, "now": now}).all()
     return {(type_id, str(status)): int(count) for type_id, status, count in rows}
 
 
@@ -167,14 +179,7 @@ def code_uses(session: Session, *, access_code_id: int, now: datetime) -> int:
 
 def queued(session: Session, *, event_id: int) -> dict[int | None, int]:
     """Seats the people waiting on the event's list want, by ticket type (None: any)."""
-    rows = session.exec(
-        select(col(WaitlistEntry.ticket_type_id), func.sum(WaitlistEntry.quantity))
-        .where(
-            col(WaitlistEntry.event_id) == event_id,
-            col(WaitlistEntry.status) == WaitlistStatus.WAITING,
-        )
-        .group_by(col(WaitlistEntry.ticket_type_id))
-    ).all()
+    rows = session.exec(_QUEUED, params={"event_id": event_id}).all()
     return {type_id: int(total) for type_id, total in rows}
 
 

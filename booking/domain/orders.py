@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Table, and_, or_, update
+from sqlalchemy import Table, and_, bindparam, or_, update
 from sqlmodel import Session, col, select
 
 from booking import changes
@@ -196,6 +196,14 @@ def _history(session: Session, order: Order, status: str, note: str, now: dateti
     session.add(OrderHistory(order_id=order.id, status=status, note=note, at=now))
 
 
+# An event's ticket types as they are now, over any copy the session holds (built once).
+_FRESH_TYPES = (
+    select(TicketType)
+    .where(TicketType.event_id == bindparam("event_id"))
+    .execution_options(populate_existing=True)
+)
+
+
 @dataclass(frozen=True)
 class Held:
     """A pending order just written, and its lines as priced under the lock."""
@@ -258,11 +266,7 @@ def take_seats(
             raise EventCancelled("This event has been cancelled, so tickets are not on sale")
         types = {
             t.id: t
-            for t in session.exec(
-                select(TicketType)
-                .where(TicketType.event_id == event_id)
-                .execution_options(populate_existing=True)
-            ).all()
+            for t in session.exec(_FRESH_TYPES, params={"event_id": event_id}).all()
             if t.id is not None
         }
         code = (
@@ -430,11 +434,7 @@ def _seats_free_for(session: Session, order: Order, now: datetime) -> bool:
     lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()
     types = {
         t.id: t
-        for t in session.exec(
-            select(TicketType)
-            .where(TicketType.event_id == event.id)
-            .execution_options(populate_existing=True)
-        ).all()
+        for t in session.exec(_FRESH_TYPES, params={"event_id": event.id}).all()
         if t.id is not None
     }
     wanted: dict[int, int] = {}
