@@ -57,7 +57,8 @@ WATCHED_TABLES = frozenset(m.__tablename__ for m in WATCHED)  # type: ignore[att
 SALES_TABLES = frozenset(m.__tablename__ for m in SALES)  # type: ignore[attr-defined]
 MARK = "booking.content_changed"
 SALES_MARK = "booking.sales_changed"
-READ = text("SELECT version FROM content_version WHERE id = 1")
+READ_SQL = "SELECT version FROM content_version WHERE id = 1"
+READ = text(READ_SQL)
 BUMP = text(
     "INSERT INTO content_version (id, version) VALUES (1, 1) "
     "ON CONFLICT (id) DO UPDATE SET version = content_version.version + 1"

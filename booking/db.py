@@ -114,9 +114,18 @@ class Database:
         return Session(self.write_engine, expire_on_commit=False)
 
     def content_version(self) -> int:
-        """The counter cached public pages are keyed on (booking.changes)."""
-        with self.engine.connect() as conn:
-            return changes.current(conn)
+        """The counter cached public pages are keyed on (booking.changes), read on every
+        public page: straight from a pooled driver connection, as SQLAlchemy's result
+        set-up costs several times the query itself."""
+        conn = self.engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            cursor.execute(changes.READ_SQL)
+            found = cursor.fetchone()
+            cursor.close()
+        finally:
+            conn.close()  # back to the pool
+        return int(found[0]) if found else 0
 
     def ping(self) -> bool:
         try:

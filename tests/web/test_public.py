@@ -161,9 +161,10 @@ def test_event_page_costs_a_fixed_number_of_queries(client, session, count_queri
     small_count = count_queries.count
     count_queries.reset()
     client.get(f"/events/{big.slug}")
-    # The content version (for the page cache), then the event, its ticket types, what is
-    # taken, the waiting list's queue, speakers and organisations: never one per row.
-    assert count_queries.count == small_count <= 7
+    # The event, its ticket types, what is taken, the waiting list's queue, speakers and
+    # organisations: never one per row. (The content version, for the page cache, is read
+    # on the driver's own cursor, which the counter does not see.)
+    assert count_queries.count == small_count <= 6
 
 
 def test_api_lists_and_describes_events(client, debate):
