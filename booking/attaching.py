@@ -63,10 +63,7 @@ async def _write(svc: Services, gathering: _Gathering, batch: Batch) -> None:
                 gathering.open = None
             sessions = dict(batch.sessions)
         with session.begin():
-            for order_id, checkout_session_id in sessions.items():
-                orders.attach_checkout_in(
-                    session, order_id=order_id, checkout_session_id=checkout_session_id
-                )
+            orders.attach_checkouts_in(session, sessions)
 
     try:
         await svc.write(write_all)

@@ -307,6 +307,12 @@ _ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
 _LINES: Table = OrderLine.__table__  # type: ignore[attr-defined]
 _TICKETS: Table = Ticket.__table__  # type: ignore[attr-defined]
 _HISTORY: Table = OrderHistory.__table__  # type: ignore[attr-defined]
+# A Checkout Session is remembered once: a second one for the same order is ignored.
+_ATTACH = (
+    _ORDERS.update()
+    .where(_ORDERS.c.id == bindparam("order_id"), _ORDERS.c.stripe_session_id.is_(None))
+    .values(stripe_session_id=bindparam("session_id"))
+)
 
 
 def hold_in(
@@ -398,16 +404,17 @@ def hold_in(
 def attach_checkout(session: Session, *, order_id: int, checkout_session_id: str) -> None:
     """Remember the Stripe Checkout Session made for this order."""
     with session.begin():
-        attach_checkout_in(session, order_id=order_id, checkout_session_id=checkout_session_id)
+        attach_checkouts_in(session, {order_id: checkout_session_id})
 
 
-def attach_checkout_in(session: Session, *, order_id: int, checkout_session_id: str) -> None:
-    """`attach_checkout` in the caller's transaction (booking.attaching writes several)."""
-    session.execute(
-        update(Order)
-        .where(col(Order.id) == order_id, col(Order.stripe_session_id).is_(None))
-        .values(stripe_session_id=checkout_session_id)
-    )
+def attach_checkouts_in(session: Session, sessions: Mapping[int, str]) -> None:
+    """`attach_checkout` for several orders (order id -> Checkout Session id) in the
+    caller's transaction, in one statement run for each (booking.attaching)."""
+    if sessions:
+        session.connection().execute(
+            _ATTACH,
+            [{"order_id": order, "session_id": made} for order, made in sessions.items()],
+        )
 
 
 def _issue_tickets(session: Session, order: Order, *, code_key: bytes) -> None:

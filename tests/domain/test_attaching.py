@@ -78,13 +78,13 @@ def test_sessions_made_at_once_are_written_together(settings, db, session):
 def test_a_failed_write_tells_every_buyer_and_the_next_starts_anew(settings, db, session):
     ids = _holds(db, session, 4)
     svc = _services(settings, db)
-    real = orders.attach_checkout_in
+    real = orders.attach_checkouts_in
     fail = {"on": True}
 
-    def flaky(s, **kw):  # type: ignore[no-untyped-def]
+    def flaky(s, sessions):  # type: ignore[no-untyped-def]
         if fail["on"]:
             raise RuntimeError("the disk is full")
-        real(s, **kw)
+        real(s, sessions)
 
     async def run() -> list[object]:
         first = await asyncio.gather(
@@ -95,11 +95,11 @@ def test_a_failed_write_tells_every_buyer_and_the_next_starts_anew(settings, db,
         await attaching.attach(svc, order_id=ids[3], checkout_session_id=f"cs_x_{ids[3]}")
         return first
 
-    orders.attach_checkout_in = flaky  # type: ignore[assignment]
+    orders.attach_checkouts_in = flaky  # type: ignore[assignment]
     try:
         outcomes = asyncio.run(run())
     finally:
-        orders.attach_checkout_in = real  # type: ignore[assignment]
+        orders.attach_checkouts_in = real  # type: ignore[assignment]
         svc.close()
     assert all(isinstance(o, RuntimeError) for o in outcomes)
     kept = {o.id: o.stripe_session_id for o in session.exec(select(Order)).all()}
