@@ -24,7 +24,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BindParameter, and_, bindparam, func, or_
+from sqlalchemy import BindParameter, CompoundSelect, and_, bindparam, func, literal, or_, union_all
 from sqlmodel import Session, col, select
 
 from booking.domain.errors import BookingError, SalesClosed, SoldOut
@@ -151,6 +151,22 @@ _QUEUED = (
 )
 
 
+# What is taken per ticket type and what the waiting list waits for, in one round trip (a
+# sale reads both under the event's lock, where every round trip keeps the next buyer waiting).
+_TAKEN_AND_QUEUED: CompoundSelect[str, int | None, int] = union_all(
+    select(literal("taken"), col(Ticket.ticket_type_id), func.count())
+    .join(Order, col(Order.id) == Ticket.order_id)
+    .where(col(Ticket.event_id) == bindparam("event_id"), counts_against_capacity(bindparam("now")))
+    .group_by(col(Ticket.ticket_type_id)),
+    select(literal("queued"), col(WaitlistEntry.ticket_type_id), func.sum(WaitlistEntry.quantity))
+    .where(
+        col(WaitlistEntry.event_id) == bindparam("event_id"),
+        col(WaitlistEntry.status) == WaitlistStatus.WAITING,
+    )
+    .group_by(col(WaitlistEntry.ticket_type_id)),
+)
+
+
 def counts(session: Session, *, event_id: int, now: datetime) -> dict[tuple[int, str], int]:
     """Tickets counting against capacity per (ticket type, status): sold and held apart."""
     rows = session.exec(_COUNTS, params={"event_id": event_id, "now": now}).all()
@@ -195,13 +211,20 @@ def availability(
     it under `db.lock` when a sale depends on it."""
     assert event.id is not None
     used = code_uses(session, access_code_id=code.id, now=now) if code and code.id else 0
-    return Availability(
-        event.capacity,
-        taken_by_type(session, event_id=event.id, now=now),
-        code,
-        used,
-        queued(session, event_id=event.id) if queue else {},
-    )
+    if not queue:
+        return Availability(
+            event.capacity, taken_by_type(session, event_id=event.id, now=now), code, used
+        )
+    taken: dict[int, int] = {}
+    waiting: dict[int | None, int] = {}
+    for kind, type_id, amount in session.execute(
+        _TAKEN_AND_QUEUED, {"event_id": event.id, "now": now}
+    ).all():
+        if kind == "taken":
+            taken[type_id] = int(amount)
+        else:
+            waiting[type_id] = int(amount)
+    return Availability(event.capacity, taken, code, used, waiting)
 
 
 def sale_state(

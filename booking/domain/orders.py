@@ -16,7 +16,7 @@ from sqlalchemy import Table, and_, bindparam, or_, update
 from sqlmodel import Session, col, select
 
 from booking import changes
-from booking.db import lock
+from booking.db import lock, lock_reading
 from booking.domain import access_codes, audit, inventory, outbox, refunds, tickets
 from booking.domain.errors import (
     EventCancelled,
@@ -196,6 +196,10 @@ def _history(session: Session, order: Order, status: str, note: str, now: dateti
     session.add(OrderHistory(order_id=order.id, status=status, note=note, at=now))
 
 
+# The event as it is now, over any copy the session holds (read under the lock).
+_EVENT_NOW = (
+    select(Event).where(Event.id == bindparam("event_id")).execution_options(populate_existing=True)
+)
 # An event's ticket types as they are now, over any copy the session holds (built once).
 _FRESH_TYPES = (
     select(TicketType)
@@ -258,8 +262,8 @@ def take_seats(
         # Lock first, then read everything the decision depends on (the event, its ticket
         # types and capacities, the code): a row read before the lock can be stale by the
         # time it is held, as an organiser's edit may commit while this waits.
-        lock(session, event_id)
-        event = session.get(Event, event_id, populate_existing=True)
+        found = lock_reading(session, event_id, _EVENT_NOW)
+        event = found[0] if found else None
         if event is None or event.status == EventStatus.DRAFT:
             raise NotFound("No event at this address")
         if event.status == EventStatus.CANCELLED:
