@@ -135,29 +135,29 @@ class Availability:
 
 
 # Built once (each sale and each page reads them): only the parameters change.
-_COUNTS = (
-    select(col(Ticket.ticket_type_id), col(Ticket.status), func.count())
-    .join(Order, col(Order.id) == Ticket.order_id)
-    .where(col(Ticket.event_id) == bindparam("event_id"), counts_against_capacity(bindparam("now")))
-    .group_by(col(Ticket.ticket_type_id), col(Ticket.status))
-)
-_QUEUED = (
-    select(col(WaitlistEntry.ticket_type_id), func.sum(WaitlistEntry.quantity))
-    .where(
-        col(WaitlistEntry.event_id) == bindparam("event_id"),
-        col(WaitlistEntry.status) == WaitlistStatus.WAITING,
+def _counted(*columns: Any) -> Any:
+    """`columns` over an event's tickets that count against capacity, the event's id and
+    the time bound later (`event_id`, `now`)."""
+    return (
+        select(*columns)
+        .join(Order, col(Order.id) == Ticket.order_id)
+        .where(
+            col(Ticket.event_id) == bindparam("event_id"),
+            counts_against_capacity(bindparam("now")),
+        )
     )
-    .group_by(col(WaitlistEntry.ticket_type_id))
-)
 
+
+_COUNTS = _counted(col(Ticket.ticket_type_id), col(Ticket.status), func.count()).group_by(
+    col(Ticket.ticket_type_id), col(Ticket.status)
+)
 
 # What is taken per ticket type and what the waiting list waits for, in one round trip (a
 # sale reads both under the event's lock, where every round trip keeps the next buyer waiting).
 _TAKEN_AND_QUEUED: CompoundSelect[str, int | None, int] = union_all(
-    select(literal("taken"), col(Ticket.ticket_type_id), func.count())
-    .join(Order, col(Order.id) == Ticket.order_id)
-    .where(col(Ticket.event_id) == bindparam("event_id"), counts_against_capacity(bindparam("now")))
-    .group_by(col(Ticket.ticket_type_id)),
+    _counted(literal("taken"), col(Ticket.ticket_type_id), func.count()).group_by(
+        col(Ticket.ticket_type_id)
+    ),
     select(literal("queued"), col(WaitlistEntry.ticket_type_id), func.sum(WaitlistEntry.quantity))
     .where(
         col(WaitlistEntry.event_id) == bindparam("event_id"),
@@ -193,12 +193,6 @@ def code_uses(session: Session, *, access_code_id: int, now: datetime) -> int:
     )
 
 
-def queued(session: Session, *, event_id: int) -> dict[int | None, int]:
-    """Seats the people waiting on the event's list want, by ticket type (None: any)."""
-    rows = session.exec(_QUEUED, params={"event_id": event_id}).all()
-    return {type_id: int(total) for type_id, total in rows}
-
-
 def availability(
     session: Session,
     *,
@@ -211,10 +205,6 @@ def availability(
     it under `db.lock` when a sale depends on it."""
     assert event.id is not None
     used = code_uses(session, access_code_id=code.id, now=now) if code and code.id else 0
-    if not queue:
-        return Availability(
-            event.capacity, taken_by_type(session, event_id=event.id, now=now), code, used
-        )
     taken: dict[int, int] = {}
     waiting: dict[int | None, int] = {}
     for kind, type_id, amount in session.execute(
@@ -224,7 +214,7 @@ def availability(
             taken[type_id] = int(amount)
         else:
             waiting[type_id] = int(amount)
-    return Availability(event.capacity, taken, code, used, waiting)
+    return Availability(event.capacity, taken, code, used, waiting if queue else {})
 
 
 def sale_state(
